@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* output.c — shared output of the commands: errors, JSON documents, transaction arguments. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+int ctx_fail(struct ctx *ctx)
+{
+	if (!ctx->err.exit_code)
+		error_set(&ctx->err, EXIT_IO, "internal error: a failure without a message; please report it");
+	fprintf(stderr, "iommuctl: %s\n", ctx->err.text);
+	return ctx->err.exit_code;
+}
+
+int ctx_parse_txn(struct ctx *ctx, const char *arg, struct txn_info *ret)
+{
+	unsigned long id;
+	int k;
+
+	if (parse_uint(arg, &id) < 0 || id == 0)
+		return error_set(&ctx->err, EXIT_USAGE,
+				 "'%s' is not a transaction id; `iommuctl history` lists them", arg);
+	if (!ctx->journal)
+		return error_set(&ctx->err, EXIT_USAGE,
+				 "no transaction %lu: no journal exists yet; `iommuctl snapshot` starts one", id);
+	k = journal_txn_get(ctx->journal, (int64_t)id, ret, &ctx->err);
+	if (k == -ENOENT)
+		return error_set(&ctx->err, EXIT_USAGE,
+				 "no transaction %lu in %s; `iommuctl history` lists them", id, ctx->journal->path);
+	return k < 0 ? ctx->err.exit_code : 0;
+}
+
+void output_json(struct json_object *o)
+{
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+struct json_object *json_txn_files(const struct file_change *files, size_t n)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_string(files[i].path));
+	return a;
+}
+
+void output_txn_result(int64_t txn, bool changed, const struct file_change *files, size_t n)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "txn", txn > 0 ? json_object_new_int64(txn) : NULL);
+	json_object_object_add(o, "changed", json_object_new_boolean(changed));
+	json_object_object_add(o, "files", json_txn_files(files, n));
+	output_json(o);
+	json_object_put(o);
+}
+
+void output_recovered(const struct ctx *ctx)
+{
+	const struct recover_result *r = &ctx->recovered;
+
+	if (!r->pending)
+		return;
+	fprintf(stderr,
+		"iommuctl: transaction %" PRId64 " had been interrupted; %zu file(s) put back to their state before it"
+		"%s (recorded as transaction %" PRId64 ")\n",
+		r->pending, r->restored,
+		r->salvaged ? ", after saving hand-edited content in the journal" : "", r->recover);
+}
+
+const char *change_kind(const struct file_change *c)
+{
+	if (!c->before.present && c->after.present)
+		return "created";
+	if (c->before.present && !c->after.present)
+		return "deleted";
+	if (!c->before.present && !c->after.present)
+		return "absent";
+	if (!streq(c->before.hash, c->after.hash))
+		return "modified";
+	if (c->before.mode != c->after.mode || c->before.uid != c->after.uid || c->before.gid != c->after.gid)
+		return "attributes";
+	return "unchanged";
+}
+
+bool change_is_real(const struct file_change *c)
+{
+	return !file_state_equal(&c->before, &c->after);
+}
+
+void print_changes(const struct file_change *files, size_t n, const char *indent)
+{
+	for (size_t i = 0; i < n; i++)
+		printf("%s%-10s %s\n", indent, change_kind(&files[i]), files[i].path);
+}

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* rollback.c — `iommuctl rollback [TXN]`: restore a transaction's files to their state before it. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "strbuf.h"
+
+static int pick_target(struct ctx *ctx, const struct cmd_args *args, struct txn_info *t)
+{
+	int64_t id;
+	int k;
+
+	if (args->argc)
+		return ctx_parse_txn(ctx, args->argv[0], t);
+	k = journal_last_undoable(ctx->journal, &id, &ctx->err);
+	if (k < 0)
+		return ctx->err.exit_code;
+	if (!id)
+		return error_set(&ctx->err, EXIT_USAGE,
+				 "nothing to roll back: no apply or snapshot in %s changed a file that is not undone yet",
+				 ctx->journal->path);
+	k = journal_txn_get(ctx->journal, id, t, &ctx->err);
+	return k < 0 ? ctx->err.exit_code : 0;
+}
+
+/* Each file of the transaction must still hold the state the transaction left, else
+ * something changed it since, and rolling back would silently discard that change. */
+static int find_conflicts(struct ctx *ctx, const struct file_change *files, size_t n, struct file_state *cur,
+			  struct strbuf *conflicts)
+{
+	char shown[4096];
+	int k;
+
+	for (size_t i = 0; i < n; i++) {
+		k = rootfs_read_file(ctx->root, files[i].path, &cur[i], &ctx->err);
+		if (k < 0)
+			return k;
+		if (!file_state_equal(&cur[i], &files[i].after))
+			strbuf_appendf(conflicts, "  %s\n", rootfs_display(ctx->root, files[i].path, shown, sizeof(shown)));
+	}
+	return 0;
+}
+
+static int refuse_conflicts(struct ctx *ctx, const struct txn_info *t, const struct strbuf *conflicts)
+{
+	fprintf(stderr, "iommuctl: these files changed after transaction %lld, by a later transaction or by hand:\n%s",
+		(long long)t->id, strbuf_str(conflicts));
+	return error_set(&ctx->err, EXIT_REFUSED,
+			 "refusing to roll back transaction %lld, which would discard those changes; roll back the "
+			 "later transactions first (`iommuctl history`), or pass --force (the current content is "
+			 "kept in the journal as the rollback's before-state)", (long long)t->id);
+}
+
+static void report(const struct ctx *ctx, const struct txn_info *t, int64_t id, const struct file_change *c,
+		   size_t n)
+{
+	if (ctx->json) {
+		output_txn_result(id, n > 0, c, n);
+		return;
+	}
+	if (!id) {
+		printf("the files of transaction %lld already hold their state before it; nothing to do\n",
+		       (long long)t->id);
+		return;
+	}
+	printf("rolled back transaction %lld (%s) as transaction %lld:\n", (long long)t->id, t->kind, (long long)id);
+	print_changes(c, n, "  ");
+}
+
+static int check_target(struct ctx *ctx, const struct txn_info *t, bool *done)
+{
+	int64_t by;
+	int k;
+
+	*done = false;
+	if (!streq(t->state, "committed"))
+		return error_set(&ctx->err, EXIT_USAGE,
+				 "transaction %lld is %s: its changes are not on disk, so there is nothing to roll back",
+				 (long long)t->id, t->state);
+	if (streq(t->kind, "recover"))
+		return error_set(&ctx->err, EXIT_USAGE,
+				 "transaction %lld is a recovery; roll back the transaction before the interrupted one instead",
+				 (long long)t->id);
+	k = journal_undone_by(ctx->journal, t->id, &by, &ctx->err);
+	if (k < 0)
+		return ctx->err.exit_code;
+	if (by) {
+		*done = true;
+		if (ctx->json)
+			output_txn_result(0, false, NULL, 0);
+		else
+			printf("transaction %lld is already undone (by transaction %lld); nothing to do\n",
+			       (long long)t->id, (long long)by);
+	}
+	return 0;
+}
+
+static int rollback(struct ctx *ctx, const struct txn_info *t, struct file_change *files, size_t n)
+{
+	_cleanup_strbuf_ struct strbuf conflicts = STRBUF_INIT;
+	_cleanup_free_ char *note = NULL;
+	struct file_change *todo;
+	struct file_state *cur;
+	size_t ntodo = 0;
+	int64_t id = 0;
+	int k;
+
+	cur = calloc(n ? n : 1, sizeof(*cur));
+	todo = calloc(n ? n : 1, sizeof(*todo));
+	if (!cur || !todo || asprintf(&note, "undo transaction %lld", (long long)t->id) < 0) {
+		free(cur);
+		free(todo);
+		return error_set(&ctx->err, EXIT_IO, "out of memory");
+	}
+	k = find_conflicts(ctx, files, n, cur, &conflicts);
+	if (k == 0 && conflicts.len && !ctx->force)
+		k = -EBUSY, refuse_conflicts(ctx, t, &conflicts);
+	for (size_t i = 0; k == 0 && i < n; i++) {
+		if (file_state_equal(&cur[i], &files[i].before))
+			continue;
+		/* Shallow copies: files[] and cur[] keep ownership. */
+		todo[ntodo].path = files[i].path;
+		todo[ntodo].before = cur[i];
+		todo[ntodo++].after = files[i].before;
+	}
+	if (k == 0 && ntodo) {
+		struct txn_request req = { .kind = "rollback", .profile = t->profile, .note = note, .undoes = t->id };
+
+		k = txn_execute(ctx->journal, ctx->root, &req, todo, ntodo, &id, &ctx->err);
+	}
+	if (k == 0)
+		report(ctx, t, id, todo, ntodo);
+	for (size_t i = 0; i < n; i++)
+		file_state_clear(&cur[i]);
+	free(cur);
+	free(todo);
+	return k < 0 ? ctx_fail(ctx) : 0;
+}
+
+static int run(struct ctx *ctx, const struct cmd_args *args)
+{
+	struct txn_info t = { 0 };
+	struct file_change *files = NULL;
+	size_t n = 0;
+	bool done;
+	int r;
+
+	r = pick_target(ctx, args, &t);
+	if (r == 0)
+		r = check_target(ctx, &t, &done);
+	if (r) {
+		txn_info_clear(&t);
+		return ctx_fail(ctx);
+	}
+	if (!done) {
+		if (journal_txn_files(ctx->journal, t.id, true, &files, &n, &ctx->err) < 0)
+			r = ctx_fail(ctx);
+		else
+			r = rollback(ctx, &t, files, n);
+	}
+	file_changes_free(files, n);
+	txn_info_clear(&t);
+	return r;
+}
+
+const struct cmd cmd_rollback = {
+	.name = "rollback",
+	.synopsis = "[TXN]",
+	.summary = "restore every file of a transaction to its state before it, as a new transaction",
+	.help = "Without TXN, rolls back the newest apply or snapshot that changed a file and is not\n"
+		"undone yet. Refuses (exit 3) when a file was changed after TXN, unless --force; the\n"
+		"content it replaces is kept in the journal either way. Rolling back a rollback redoes\n"
+		"the transaction it undid. Works against a mounted root from a rescue shell:\n"
+		"  iommuctl --root /mnt rollback\n",
+	.max_args = 1,
+	.flags = CMD_WRITES,
+	.run = run,
+};

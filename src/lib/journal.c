@@ -1,0 +1,816 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* journal.c — the SQLite journal: open, migrate, lock, and the rows of transactions and files. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "blob.h"
+#include "config.h"
+#include "journal.h"
+#include "strbuf.h"
+
+static void finalizep(sqlite3_stmt **s)
+{
+	sqlite3_finalize(*s);
+}
+#define _cleanup_stmt_ _cleanup_(finalizep)
+
+static int db_error(struct journal *j, struct error *e, const char *what)
+{
+	error_set(e, EXIT_IO, "journal %s: %s: %s; if the journal is damaged, move it away and keep it for inspection",
+		  j->path, what, sqlite3_errmsg(j->db));
+	return -EIO;
+}
+
+static int prepare(struct journal *j, const char *sql, sqlite3_stmt **st, struct error *e)
+{
+	if (sqlite3_prepare_v2(j->db, sql, -1, st, NULL) != SQLITE_OK)
+		return db_error(j, e, "cannot prepare a query");
+	return 0;
+}
+
+void file_change_clear(struct file_change *c)
+{
+	free(c->path);
+	file_state_clear(&c->before);
+	file_state_clear(&c->after);
+	memset(c, 0, sizeof(*c));
+}
+
+void file_changes_free(struct file_change *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		file_change_clear(&v[i]);
+	free(v);
+}
+
+void txn_info_clear(struct txn_info *t)
+{
+	free(t->profile);
+	free(t->note);
+	free(t->user);
+	free(t->version);
+	memset(t, 0, sizeof(*t));
+}
+
+int journal_schema_version(struct journal *j)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(j->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW)
+		return -EIO;
+	return sqlite3_column_int(st, 0);
+}
+
+static int exec(struct journal *j, const char *sql, struct error *e)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(j->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		error_set(e, EXIT_IO, "journal %s: %s; if the journal is damaged, move it away and keep it for inspection",
+			  j->path, msg ? msg : sqlite3_errmsg(j->db));
+		sqlite3_free(msg);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Apply every schema step newer than the journal, each in its own transaction,
+ * so an interrupted migration leaves a journal at a known version. */
+static int migrate(struct journal *j, struct error *e)
+{
+	for (;;) {
+		char sql[64];
+		int v;
+
+		if (exec(j, "BEGIN IMMEDIATE", e) < 0)
+			return -EIO;
+		v = journal_schema_version(j);
+		if (v < 0) {
+			journal_rollback_sql(j);
+			return db_error(j, e, "cannot read the schema version");
+		}
+		if ((unsigned)v > schema_steps_count) {
+			journal_rollback_sql(j);
+			return error_set(e, EXIT_IO,
+					 "journal %s has schema version %d but this iommuctl knows only up to %u; "
+					 "use the newer iommuctl that wrote it",
+					 j->path, v, schema_steps_count), -EPROTO;
+		}
+		if ((unsigned)v == schema_steps_count)
+			return exec(j, "COMMIT", e);
+		if (exec(j, schema_steps[v].sql, e) < 0) {
+			journal_rollback_sql(j);
+			return -EIO;
+		}
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %u", schema_steps[v].version);
+		if (exec(j, sql, e) < 0 || exec(j, "COMMIT", e) < 0) {
+			journal_rollback_sql(j);
+			return -EIO;
+		}
+	}
+}
+
+static int configure(struct journal *j, struct error *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+
+	sqlite3_busy_timeout(j->db, 10000);
+	if (prepare(j, "PRAGMA journal_mode = WAL", &st, e) < 0)
+		return -EIO;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return db_error(j, e, "cannot switch to WAL mode");
+	if (strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0)
+		return error_set(e, EXIT_IO, "journal %s: the file system does not support SQLite's WAL mode", j->path),
+		       -EIO;
+	return exec(j, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", e);
+}
+
+int journal_open(const char *path, bool create, struct journal **ret, struct error *e)
+{
+	struct journal *j;
+	struct stat st;
+	int k;
+
+	if (stat(path, &st) < 0) {
+		if (errno != ENOENT)
+			return error_set(e, EXIT_IO, "cannot open journal %s: %s", path, strerror(errno)), negative_errno();
+		if (!create)
+			return -ENOENT;
+		/* SQLite would create it 0644; the journal holds whole config files, so make it 0600
+		 * first. The WAL and shm files inherit the database file's mode. */
+		k = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (k < 0 && errno != EEXIST)
+			return error_set(e, EXIT_IO, "cannot create journal %s: %s", path, strerror(errno)),
+			       negative_errno();
+		if (k >= 0)
+			close(k);
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j || !(j->path = strdup(path))) {
+		free(j);
+		return -ENOMEM;
+	}
+	j->lock_fd = -1;
+	if (sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+		error_set(e, EXIT_IO, "cannot open journal %s: %s", path, j->db ? sqlite3_errmsg(j->db) : "out of memory");
+		journal_close(j);
+		return -EIO;
+	}
+	sqlite3_extended_result_codes(j->db, 1);
+	if (configure(j, e) < 0 || migrate(j, e) < 0) {
+		journal_close(j);
+		return -EIO;
+	}
+	*ret = j;
+	return 0;
+}
+
+void journal_close(struct journal *j)
+{
+	if (!j)
+		return;
+	sqlite3_close(j->db);
+	if (j->lock_fd >= 0)
+		close(j->lock_fd);
+	free(j->path);
+	free(j);
+}
+
+int journal_lock(struct journal *j, struct error *e)
+{
+	_cleanup_free_ char *lock_path = NULL;
+	char pidbuf[32] = "";
+	ssize_t n;
+	int fd;
+
+	if (asprintf(&lock_path, "%s.lock", j->path) < 0)
+		return -ENOMEM;
+	fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return error_set(e, EXIT_IO, "cannot open lock file %s: %s", lock_path, strerror(errno)),
+		       negative_errno();
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int err = errno;
+
+		n = pread(fd, pidbuf, sizeof(pidbuf) - 1, 0);
+		pidbuf[n > 0 ? n : 0] = '\0';
+		pidbuf[strcspn(pidbuf, "\n")] = '\0';
+		close(fd);
+		if (err != EWOULDBLOCK)
+			return error_set(e, EXIT_IO, "cannot lock %s: %s", lock_path, strerror(err)), -err;
+		return error_set(e, EXIT_LOCKED,
+				 "another iommuctl (pid %s) holds the lock %s; wait for it to finish, then run the command again",
+				 *pidbuf ? pidbuf : "unknown", lock_path), -EBUSY;
+	}
+	n = snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)getpid());
+	/* The pid is only a hint for the message above; failing to write it is not fatal. */
+	if (ftruncate(fd, 0) == 0 && pwrite(fd, pidbuf, (size_t)n, 0) < 0)
+		(void)0;
+	j->lock_fd = fd;
+	return 0;
+}
+
+int journal_begin(struct journal *j, struct error *e)
+{
+	return exec(j, "BEGIN IMMEDIATE", e);
+}
+
+int journal_commit(struct journal *j, struct error *e)
+{
+	if (exec(j, "COMMIT", e) < 0) {
+		journal_rollback_sql(j);
+		return -EIO;
+	}
+	return 0;
+}
+
+void journal_rollback_sql(struct journal *j)
+{
+	if (!sqlite3_get_autocommit(j->db))
+		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+int journal_txn_insert(struct journal *j, const char *kind, const char *state, const char *profile,
+		       const char *note, int64_t undoes, int64_t *ret_id, struct error *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	char now[32], user[64];
+
+	time_now_iso(now);
+	user_name(user, sizeof(user));
+	if (prepare(j,
+		    "INSERT INTO txn(kind, state, profile, note, undoes, started_at, finished_at, user, version) "
+		    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", &st, e) < 0)
+		return -EIO;
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+	bind_text_or_null(st, 3, profile);
+	bind_text_or_null(st, 4, note);
+	if (undoes > 0)
+		sqlite3_bind_int64(st, 5, undoes);
+	else
+		sqlite3_bind_null(st, 5);
+	sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
+	bind_text_or_null(st, 7, streq(state, "pending") ? NULL : now);
+	sqlite3_bind_text(st, 8, user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, PACKAGE_VERSION, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_error(j, e, "cannot record a transaction");
+	*ret_id = sqlite3_last_insert_rowid(j->db);
+	return 0;
+}
+
+static int put_state(struct journal *j, const struct file_state *fs, struct error *e)
+{
+	if (!fs->present)
+		return 0;
+	if (blob_put(j->db, fs->hash, fs->data, fs->len) < 0)
+		return db_error(j, e, "cannot store file content");
+	return 0;
+}
+
+static void bind_state(sqlite3_stmt *st, int first, const struct file_state *fs)
+{
+	if (!fs->present) {
+		for (int i = 0; i < 4; i++)
+			sqlite3_bind_null(st, first + i);
+		return;
+	}
+	sqlite3_bind_text(st, first, fs->hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, first + 1, (int)fs->mode);
+	sqlite3_bind_int64(st, first + 2, fs->uid);
+	sqlite3_bind_int64(st, first + 3, fs->gid);
+}
+
+int journal_file_insert(struct journal *j, int64_t txn, const struct file_change *c, struct error *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+
+	if (put_state(j, &c->before, e) < 0 || put_state(j, &c->after, e) < 0)
+		return -EIO;
+	if (prepare(j,
+		    "INSERT INTO file_change(txn, path, before_hash, before_mode, before_uid, before_gid, "
+		    "after_hash, after_mode, after_uid, after_gid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st, e) < 0)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, txn);
+	sqlite3_bind_text(st, 2, c->path, -1, SQLITE_STATIC);
+	bind_state(st, 3, &c->before);
+	bind_state(st, 7, &c->after);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_error(j, e, "cannot record a file");
+	return 0;
+}
+
+int journal_txn_finish(struct journal *j, int64_t txn, const char *state, const char *note_suffix,
+		       struct error *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	char now[32];
+
+	time_now_iso(now);
+	if (prepare(j,
+		    "UPDATE txn SET state = ?, finished_at = ?, "
+		    "note = CASE WHEN ?3 IS NULL THEN note WHEN note IS NULL THEN ?3 ELSE note || '; ' || ?3 END "
+		    "WHERE id = ?4", &st, e) < 0)
+		return -EIO;
+	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+	bind_text_or_null(st, 3, note_suffix);
+	sqlite3_bind_int64(st, 4, txn);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_error(j, e, "cannot update a transaction");
+	return 0;
+}
+
+int journal_salvage_insert(struct journal *j, int64_t txn, const char *path, const struct file_state *fs,
+			   struct error *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	char now[32];
+
+	time_now_iso(now);
+	if (put_state(j, fs, e) < 0)
+		return -EIO;
+	if (prepare(j,
+		    "INSERT OR IGNORE INTO salvage(txn, path, hash, mode, uid, gid, found_at) "
+		    "VALUES (?, ?, ?, ?, ?, ?, ?)", &st, e) < 0)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, txn);
+	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, fs->hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, (int)fs->mode);
+	sqlite3_bind_int64(st, 5, fs->uid);
+	sqlite3_bind_int64(st, 6, fs->gid);
+	sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_error(j, e, "cannot save a file's content");
+	return 0;
+}
+
+static char *dup_column(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	return s ? strdup((const char *)s) : NULL;
+}
+
+static void copy_column(sqlite3_stmt *st, int i, char *buf, size_t size)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	snprintf(buf, size, "%s", s ? (const char *)s : "");
+}
+
+#define TXN_COLUMNS \
+	"SELECT t.id, t.kind, t.state, t.profile, t.note, t.undoes, t.started_at, t.finished_at, " \
+	"t.user, t.version, (SELECT count(*) FROM file_change f WHERE f.txn = t.id) FROM txn t "
+
+static void read_txn_row(sqlite3_stmt *st, struct txn_info *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->id = sqlite3_column_int64(st, 0);
+	copy_column(st, 1, t->kind, sizeof(t->kind));
+	copy_column(st, 2, t->state, sizeof(t->state));
+	t->profile = dup_column(st, 3);
+	t->note = dup_column(st, 4);
+	t->undoes = sqlite3_column_int64(st, 5);
+	copy_column(st, 6, t->started_at, sizeof(t->started_at));
+	copy_column(st, 7, t->finished_at, sizeof(t->finished_at));
+	t->user = dup_column(st, 8);
+	t->version = dup_column(st, 9);
+	t->nfiles = (unsigned)sqlite3_column_int(st, 10);
+}
+
+int journal_txn_get(struct journal *j, int64_t id, struct txn_info *ret, struct error *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (prepare(j, TXN_COLUMNS "WHERE t.id = ?", &st, e) < 0)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	if (rc != SQLITE_ROW)
+		return db_error(j, e, "cannot read a transaction");
+	read_txn_row(st, ret);
+	return 0;
+}
+
+int journal_txn_list(struct journal *j, unsigned limit, struct txn_info **ret, size_t *ret_n, struct error *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct txn_info *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (prepare(j, TXN_COLUMNS "ORDER BY t.id DESC LIMIT ?", &st, e) < 0)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, limit ? (sqlite3_int64)limit : -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct txn_info *nv = realloc(v, (n + 1) * sizeof(*v));
+		if (!nv) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		v = nv;
+		read_txn_row(st, &v[n++]);
+	}
+	if (rc != SQLITE_DONE) {
+		for (size_t i = 0; i < n; i++)
+			txn_info_clear(&v[i]);
+		free(v);
+		return db_error(j, e, "cannot list transactions");
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static void read_state(sqlite3_stmt *st, int first, struct file_state *fs)
+{
+	memset(fs, 0, sizeof(*fs));
+	if (sqlite3_column_type(st, first) == SQLITE_NULL)
+		return;
+	fs->present = true;
+	copy_column(st, first, fs->hash, sizeof(fs->hash));
+	fs->mode = (mode_t)sqlite3_column_int(st, first + 1);
+	fs->uid = (uid_t)sqlite3_column_int64(st, first + 2);
+	fs->gid = (gid_t)sqlite3_column_int64(st, first + 3);
+}
+
+int journal_load_content(struct journal *j, struct file_state *fs, struct error *e)
+{
+	char *data;
+	size_t len;
+	int k;
+
+	if (!fs->present || fs->data)
+		return 0;
+	k = blob_get(j->db, fs->hash, &data, &len);
+	if (k < 0)
+		return error_set(e, EXIT_IO, "journal %s: the content %s is %s; the journal is damaged",
+				 j->path, fs->hash, k == -ENOENT ? "missing" : "corrupt"), k;
+	fs->data = data;
+	fs->len = len;
+	return 0;
+}
+
+int journal_txn_files(struct journal *j, int64_t id, bool with_content, struct file_change **ret,
+		      size_t *ret_n, struct error *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct file_change *v = NULL;
+	size_t n = 0;
+	int rc, k = 0;
+
+	if (prepare(j,
+		    "SELECT path, before_hash, before_mode, before_uid, before_gid, "
+		    "after_hash, after_mode, after_uid, after_gid, "
+		    "(SELECT size FROM blob WHERE hash = before_hash), (SELECT size FROM blob WHERE hash = after_hash) "
+		    "FROM file_change WHERE txn = ? ORDER BY path",
+		    &st, e) < 0)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct file_change *nv = realloc(v, (n + 1) * sizeof(*v));
+		if (!nv) {
+			k = -ENOMEM;
+			break;
+		}
+		v = nv;
+		memset(&v[n], 0, sizeof(v[n]));
+		v[n].path = dup_column(st, 0);
+		read_state(st, 1, &v[n].before);
+		read_state(st, 5, &v[n].after);
+		v[n].before.len = (size_t)sqlite3_column_int64(st, 9);
+		v[n].after.len = (size_t)sqlite3_column_int64(st, 10);
+		n++;
+		if (!v[n - 1].path) {
+			k = -ENOMEM;
+			break;
+		}
+	}
+	if (k == 0 && rc != SQLITE_DONE)
+		k = db_error(j, e, "cannot read the files of a transaction");
+	for (size_t i = 0; k == 0 && with_content && i < n; i++) {
+		k = journal_load_content(j, &v[i].before, e);
+		if (k == 0)
+			k = journal_load_content(j, &v[i].after, e);
+	}
+	if (k < 0) {
+		file_changes_free(v, n);
+		return k;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static int single_id(struct journal *j, const char *sql, int64_t arg, int64_t *ret, struct error *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (prepare(j, sql, &st, e) < 0)
+		return -EIO;
+	if (arg)
+		sqlite3_bind_int64(st, 1, arg);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(j, e, "cannot query transactions");
+	*ret = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	return 0;
+}
+
+int journal_pending(struct journal *j, int64_t *ret_id, struct error *e)
+{
+	return single_id(j, "SELECT id FROM txn WHERE state = 'pending' ORDER BY id LIMIT 1", 0, ret_id, e);
+}
+
+int journal_has_baseline(struct journal *j, bool *ret, struct error *e)
+{
+	int64_t id;
+	int k = single_id(j, "SELECT id FROM txn WHERE kind = 'snapshot' AND state = 'committed' LIMIT 1", 0, &id, e);
+
+	if (k == 0)
+		*ret = id > 0;
+	return k;
+}
+
+int journal_known_state(struct journal *j, const char *path, bool with_content, struct file_state *ret,
+			bool *ret_known, struct error *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	/* A transaction that failed or was rolled back by recovery left its files as
+	 * they were before it; only committed ones define what is on disk. */
+	if (prepare(j,
+		    "SELECT f.after_hash, f.after_mode, f.after_uid, f.after_gid FROM file_change f "
+		    "JOIN txn t ON t.id = f.txn WHERE f.path = ? AND t.state = 'committed' "
+		    "ORDER BY f.txn DESC LIMIT 1", &st, e) < 0)
+		return -EIO;
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	memset(ret, 0, sizeof(*ret));
+	if (rc == SQLITE_DONE) {
+		*ret_known = false;
+		return 0;
+	}
+	if (rc != SQLITE_ROW)
+		return db_error(j, e, "cannot read the last known state of a file");
+	read_state(st, 0, ret);
+	*ret_known = true;
+	return with_content ? journal_load_content(j, ret, e) : 0;
+}
+
+int journal_known_paths(struct journal *j, char ***ret, size_t *ret_n, struct error *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	char **v = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (prepare(j,
+		    "SELECT DISTINCT f.path FROM file_change f JOIN txn t ON t.id = f.txn "
+		    "WHERE t.state = 'committed' ORDER BY f.path", &st, e) < 0)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char **nv = realloc(v, (n + 1) * sizeof(char *));
+		if (!nv || !(nv[n] = dup_column(st, 0))) {
+			if (nv)
+				v = nv;
+			strv_free(v, n);
+			return -ENOMEM;
+		}
+		v = nv;
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		strv_free(v, n);
+		return db_error(j, e, "cannot list recorded files");
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int journal_undone_by(struct journal *j, int64_t id, int64_t *ret, struct error *e)
+{
+	int64_t r, redone;
+	int k;
+
+	k = single_id(j,
+		      "SELECT id FROM txn WHERE kind = 'rollback' AND state = 'committed' AND undoes = ? "
+		      "ORDER BY id DESC LIMIT 1", id, &r, e);
+	if (k < 0 || r == 0) {
+		*ret = 0;
+		return k;
+	}
+	/* A rollback that was itself rolled back re-did id: follow the chain. */
+	k = journal_undone_by(j, r, &redone, e);
+	if (k < 0)
+		return k;
+	*ret = redone ? 0 : r;
+	return 0;
+}
+
+int journal_last_undoable(struct journal *j, int64_t *ret, struct error *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (prepare(j,
+		    "SELECT t.id FROM txn t WHERE t.kind IN ('apply', 'snapshot') AND t.state = 'committed' "
+		    "AND EXISTS (SELECT 1 FROM file_change f WHERE f.txn = t.id AND "
+		    "(f.before_hash IS NOT f.after_hash OR f.before_mode IS NOT f.after_mode OR "
+		    " f.before_uid IS NOT f.after_uid OR f.before_gid IS NOT f.after_gid)) "
+		    "ORDER BY t.id DESC", &st, e) < 0)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0), by;
+		int k = journal_undone_by(j, id, &by, e);
+
+		if (k < 0)
+			return k;
+		if (!by) {
+			*ret = id;
+			return 0;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		return db_error(j, e, "cannot query transactions");
+	*ret = 0;
+	return 0;
+}
+
+#define JOURNAL_DIR "/var/lib/iommuctl"
+#define JOURNAL_NAME "journal.db"
+
+/* SQLite opens by name, so turn the confined directory fd back into a name the
+ * kernel resolved for us: /proc/self/fd gives the real path, free of links. */
+static int dir_fd_path(const struct rootfs *r, int dirfd, char **ret)
+{
+	char link[64], target[4096];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n > 0) {
+		target[n] = '\0';
+		return asprintf(ret, "%s/" JOURNAL_NAME, target) < 0 ? -ENOMEM : 0;
+	}
+	/* No /proc (a bare rescue shell): the literal path is safe only if it has no link. */
+	{
+		_cleanup_close_ int fd = rootfs_openat(r, JOURNAL_DIR, O_PATH | O_DIRECTORY, 0, ROOTFS_NO_LINKS);
+		char shown[4096];
+
+		if (fd < 0)
+			return -ELOOP;
+		return asprintf(ret, "%s/" JOURNAL_NAME, rootfs_display(r, JOURNAL_DIR, shown, sizeof(shown))) < 0
+			       ? -ENOMEM : 0;
+	}
+}
+
+int journal_open_in_root(const struct rootfs *r, bool create, struct journal **ret, struct error *e)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int dirfd = -1;
+	char shown[4096];
+	int k;
+
+	if (!create) {
+		dirfd = rootfs_openat(r, JOURNAL_DIR, O_RDONLY | O_DIRECTORY, 0, ROOTFS_LINKS_IN_ROOT);
+		if (dirfd == -ENOENT)
+			return -ENOENT;
+		if (dirfd < 0)
+			return error_set(e, EXIT_IO, "cannot open %s: %s",
+					 rootfs_display(r, JOURNAL_DIR, shown, sizeof(shown)), strerror(-dirfd)), dirfd;
+	} else {
+		k = rootfs_open_dir(r, JOURNAL_DIR, true, 0700, ROOTFS_LINKS_IN_ROOT, &dirfd, e);
+		if (k < 0)
+			return k;
+	}
+	k = dir_fd_path(r, dirfd, &path);
+	if (k == -ELOOP)
+		return error_set(e, EXIT_IO, "cannot name the journal directory %s safely without /proc; "
+				 "mount /proc or pass --journal FILE",
+				 rootfs_display(r, JOURNAL_DIR, shown, sizeof(shown))), k;
+	if (k < 0)
+		return k;
+	return journal_open(path, create, ret, e);
+}
+
+void hook_runs_free(struct hook_run *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].argv);
+		free(v[i].output);
+	}
+	free(v);
+}
+
+int journal_hook_runs(struct journal *j, int64_t txn, struct hook_run **ret, size_t *ret_n, struct error *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct hook_run *v = NULL;
+	size_t n = 0;
+	int rc, k = 0;
+
+	if (prepare(j, "SELECT seq, argv, status, output_hash, started_at, finished_at FROM hook_run "
+		       "WHERE txn = ? ORDER BY seq", &st, e) < 0)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, txn);
+	while (k == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct hook_run *nv = realloc(v, (n + 1) * sizeof(*v));
+		struct hook_run *h;
+
+		if (!nv) {
+			k = -ENOMEM;
+			break;
+		}
+		v = nv;
+		h = &v[n++];
+		memset(h, 0, sizeof(*h));
+		h->seq = sqlite3_column_int(st, 0);
+		h->argv = dup_column(st, 1);
+		h->status = sqlite3_column_type(st, 2) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 2);
+		copy_column(st, 4, h->started_at, sizeof(h->started_at));
+		copy_column(st, 5, h->finished_at, sizeof(h->finished_at));
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL &&
+		    blob_get(j->db, (const char *)sqlite3_column_text(st, 3), &h->output, &h->output_len) < 0)
+			k = error_set(e, EXIT_IO, "journal %s: the output of a hook run is missing or corrupt", j->path),
+			-EBADMSG;
+	}
+	if (k == 0 && rc != SQLITE_DONE)
+		k = db_error(j, e, "cannot read hook runs");
+	if (k < 0) {
+		hook_runs_free(v, n);
+		return k;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+void salvage_entries_free(struct salvage_entry *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].path);
+	free(v);
+}
+
+int journal_salvaged(struct journal *j, int64_t txn, struct salvage_entry **ret, size_t *ret_n, struct error *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct salvage_entry *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (prepare(j, "SELECT s.path, s.hash, s.mode, s.uid, s.gid, s.found_at, b.size FROM salvage s "
+		       "JOIN blob b ON b.hash = s.hash WHERE s.txn = ? ORDER BY s.path, s.found_at", &st, e) < 0)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, txn);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct salvage_entry *nv = realloc(v, (n + 1) * sizeof(*v));
+		struct salvage_entry *s;
+
+		if (!nv) {
+			salvage_entries_free(v, n);
+			return -ENOMEM;
+		}
+		v = nv;
+		s = &v[n++];
+		memset(s, 0, sizeof(*s));
+		s->path = dup_column(st, 0);
+		s->state.present = true;
+		copy_column(st, 1, s->state.hash, sizeof(s->state.hash));
+		s->state.mode = (mode_t)sqlite3_column_int(st, 2);
+		s->state.uid = (uid_t)sqlite3_column_int64(st, 3);
+		s->state.gid = (gid_t)sqlite3_column_int64(st, 4);
+		copy_column(st, 5, s->found_at, sizeof(s->found_at));
+		s->state.len = (size_t)sqlite3_column_int64(st, 6);
+	}
+	if (rc != SQLITE_DONE) {
+		salvage_entries_free(v, n);
+		return db_error(j, e, "cannot read saved contents");
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* journal.h — the SQLite journal: transactions, file snapshots, migrations, the writer lock. */
+#pragma once
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rootfs.h"
+#include "util.h"
+
+struct schema_step {
+	unsigned version;
+	const char *name;
+	const char *sql;
+};
+extern const struct schema_step schema_steps[];
+extern const unsigned schema_steps_count;
+
+struct journal {
+	sqlite3 *db;
+	char *path;
+	int lock_fd;
+};
+
+/* One file of a transaction. */
+struct file_change {
+	char *path;		/* absolute inside the root */
+	struct file_state before, after;
+};
+
+void file_change_clear(struct file_change *c);
+void file_changes_free(struct file_change *v, size_t n);
+
+struct txn_info {
+	int64_t id;
+	char kind[16];
+	char state[16];
+	char *profile;		/* NULL when none */
+	char *note;
+	int64_t undoes;		/* 0 when none */
+	char started_at[32];
+	char finished_at[32];	/* "" while pending */
+	char *user;
+	char *version;
+	unsigned nfiles;
+};
+
+void txn_info_clear(struct txn_info *t);
+
+/* Open (and with create, make: directory 0700, file 0600) the journal at path and bring
+ * its schema up to date. Without create a missing journal gives -ENOENT and no message. */
+int journal_open(const char *path, bool create, struct journal **ret, struct error *e);
+/* The journal at <root>/var/lib/iommuctl/journal.db, its directory reached through the root fd. */
+int journal_open_in_root(const struct rootfs *r, bool create, struct journal **ret, struct error *e);
+void journal_close(struct journal *j);
+static inline void journal_closep(struct journal **j) { journal_close(*j); }
+
+/* Take the writer lock (flock on "<journal>.lock", which holds the owner's pid).
+ * Held by another process: EXIT_LOCKED and a message naming its pid. */
+int journal_lock(struct journal *j, struct error *e);
+
+int journal_begin(struct journal *j, struct error *e);
+int journal_commit(struct journal *j, struct error *e);
+void journal_rollback_sql(struct journal *j);
+
+/* Inserts; call between journal_begin and journal_commit. */
+int journal_txn_insert(struct journal *j, const char *kind, const char *state, const char *profile,
+		       const char *note, int64_t undoes, int64_t *ret_id, struct error *e);
+int journal_file_insert(struct journal *j, int64_t txn, const struct file_change *c, struct error *e);
+int journal_txn_finish(struct journal *j, int64_t txn, const char *state, const char *note_suffix,
+		       struct error *e);
+int journal_salvage_insert(struct journal *j, int64_t txn, const char *path, const struct file_state *fs,
+			   struct error *e);
+
+/* Queries. */
+int journal_txn_get(struct journal *j, int64_t id, struct txn_info *ret, struct error *e);
+/* Transactions newest first; limit 0 means all. */
+int journal_txn_list(struct journal *j, unsigned limit, struct txn_info **ret, size_t *ret_n, struct error *e);
+/* Files of a transaction sorted by path; with_content loads and inflates the blobs. */
+int journal_txn_files(struct journal *j, int64_t id, bool with_content, struct file_change **ret,
+		      size_t *ret_n, struct error *e);
+/* The oldest pending transaction, 0 if none. */
+int journal_pending(struct journal *j, int64_t *ret_id, struct error *e);
+/* Last committed state of path: *ret_known=false if no committed transaction recorded it. */
+int journal_known_state(struct journal *j, const char *path, bool with_content, struct file_state *ret,
+			bool *ret_known, struct error *e);
+/* Every path any committed transaction recorded, sorted. */
+int journal_known_paths(struct journal *j, char ***ret, size_t *ret_n, struct error *e);
+/* Whether a committed snapshot exists, i.e. the journal has seen the whole managed set once. */
+int journal_has_baseline(struct journal *j, bool *ret, struct error *e);
+/* The committed rollback that undid id and is not itself undone; 0 if none. */
+int journal_undone_by(struct journal *j, int64_t id, int64_t *ret, struct error *e);
+/* Newest committed apply or snapshot that changed a file and is not undone; 0 if none. */
+int journal_last_undoable(struct journal *j, int64_t *ret, struct error *e);
+
+/* Fill a state's content from the blob store (state must carry its hash). */
+int journal_load_content(struct journal *j, struct file_state *fs, struct error *e);
+
+int journal_schema_version(struct journal *j);
+
+struct hook_run {
+	int seq;
+	char *argv;
+	int status;		/* -1 when it could not be started */
+	char *output;		/* stdout and stderr, NUL-terminated */
+	size_t output_len;
+	char started_at[32];
+	char finished_at[32];
+};
+
+struct salvage_entry {
+	char *path;
+	struct file_state state;	/* content not loaded */
+	char found_at[32];
+};
+
+int journal_hook_runs(struct journal *j, int64_t txn, struct hook_run **ret, size_t *ret_n, struct error *e);
+void hook_runs_free(struct hook_run *v, size_t n);
+int journal_salvaged(struct journal *j, int64_t txn, struct salvage_entry **ret, size_t *ret_n, struct error *e);
+void salvage_entries_free(struct salvage_entry *v, size_t n);
