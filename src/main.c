@@ -136,12 +136,18 @@ static int parse_cmd_options(struct ctx *ctx, const struct cmd *cmd, int argc, c
 	for (const struct option *o = global_options; o->name; o++)
 		opts[n++] = *o;
 	memset(&opts[n], 0, sizeof(opts[n]));
-	snprintf(shortopts, sizeof(shortopts), "hy%s", cmd->shortopts ? cmd->shortopts : "");
+	snprintf(shortopts, sizeof(shortopts), ":hy%s", cmd->shortopts ? cmd->shortopts : "");
 
-	optind = 1;
+	/* 0, not 1: glibc must forget the "+" mode of the first pass and permute again,
+	 * so that options may follow positional arguments ("rollback 3 --json"). */
+	optind = 0;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
-		if (c == '?' || c == ':')
+		if (c == '?' || c == ':') {
+			fprintf(stderr, "iommuctl: %s: %s '%s'\n", cmd->name,
+				c == ':' ? "missing argument for option" : "unrecognized option", argv[optind - 1]);
 			return usage_error(cmd->name);
+		}
 		k = handle_global(ctx, c, cmd);
 		if (k == 1)
 			return -1;	/* help shown */
@@ -203,9 +209,13 @@ int main(int argc, char **argv)
 	const struct cmd *cmd;
 	int c, k, r;
 
-	while ((c = getopt_long(argc, argv, "+hy", global_options, NULL)) != -1) {
-		if (c == '?' || c == ':')
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:hy", global_options, NULL)) != -1) {
+		if (c == '?' || c == ':') {
+			fprintf(stderr, "iommuctl: %s '%s'\n",
+				c == ':' ? "missing argument for option" : "unrecognized option", argv[optind - 1]);
 			return usage_error(NULL);
+		}
 		k = handle_global(&ctx, c, NULL);
 		if (k == 1)
 			return 0;

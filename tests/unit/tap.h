@@ -20,9 +20,9 @@ static int tap_n, tap_failed;
 
 #define is_str(got, want, ...) do {                                       \
 	const char *_g = (got), *_w = (want);                             \
-	int _c = _g && _w && strcmp(_g, _w) == 0;                         \
-	ok(_c, __VA_ARGS__);                                              \
-	if (!_c)                                                          \
+	int _same = _g && _w && strcmp(_g, _w) == 0;                      \
+	ok(_same, __VA_ARGS__);                                           \
+	if (!_same)                                                       \
 		printf("#   got:\n%s\n#   want:\n%s\n", _g ? _g : "(null)", _w ? _w : "(null)"); \
 } while (0)
 

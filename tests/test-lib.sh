@@ -1,0 +1,79 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# test-lib.sh — TAP helpers and sandbox roots for the shell tests (sourced, not run).
+# Environment from tests/meson.build: IOMMUCTL (the binary), SRCDIR (source tree).
+set -u
+
+: "${IOMMUCTL:?IOMMUCTL must point at the iommuctl binary}"
+: "${SRCDIR:?SRCDIR must point at the source tree}"
+FIXTURES="$SRCDIR/fixtures"
+export LC_ALL=C
+
+TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/iommuctl-test.XXXXXX")
+trap 'rm -rf "$TEST_TMP"' EXIT
+tap_n=0
+tap_failed=0
+
+plan() { echo "1..$1"; }
+plan_late() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; }
+
+ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $*"; }
+not_ok() { tap_n=$((tap_n + 1)); tap_failed=$((tap_failed + 1)); echo "not ok $tap_n - $*"; }
+diag() { printf '# %s\n' "$@" | sed '2,$s/^/# /'; }
+
+# check DESCRIPTION COMMAND...: passes when the command succeeds.
+check() {
+	local desc=$1; shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# run_cmd CMD...: run, keeping status, stdout and stderr in $rc, $out, $err.
+run_cmd() {
+	"$@" >"$TEST_TMP/.out" 2>"$TEST_TMP/.err"
+	rc=$?
+	out=$(cat "$TEST_TMP/.out")
+	err=$(cat "$TEST_TMP/.err")
+}
+
+# expect_exit CODE DESCRIPTION CMD...: the command must exit with CODE.
+expect_exit() {
+	local want=$1 desc=$2; shift 2
+	run_cmd "$@"
+	if [ "$rc" -eq "$want" ]; then
+		ok "$desc (exit $want)"
+	else
+		not_ok "$desc: exit $rc, wanted $want"
+		diag "stdout: $out" "stderr: $err"
+	fi
+}
+
+# contains DESCRIPTION HAYSTACK NEEDLE
+contains() {
+	case "$2" in
+	*"$3"*) ok "$1" ;;
+	*) not_ok "$1"; diag "wanted: $3" "in: $2" ;;
+	esac
+}
+
+# new_root FIXTURE: copy fixtures/roots/FIXTURE into a fresh directory, print its path.
+new_root() {
+	local dir
+	dir=$(mktemp -d "$TEST_TMP/root.XXXXXX")
+	cp -a "$FIXTURES/roots/$1/." "$dir/"
+	echo "$dir"
+}
+
+# manifest ROOT: every file under ROOT/etc with content hash, mode and owner, for exact comparison.
+manifest() {
+	(cd "$1" && find etc \( -type f -o -type l \) -printf '%p %m %U %G %y\n' | sort &&
+		find etc -type f -print0 | sort -z | xargs -0 -r sha256sum)
+}
+
+journal_of() { echo "$1/var/lib/iommuctl/journal.db"; }
+
+# sql ROOT QUERY: a query against the root's journal, with sqlite3 (an oracle we did not write).
+sql() { sqlite3 -batch -noheader "$(journal_of "$1")" "$2"; }
+
+# json_check FILE PYTHON-EXPR: evaluate an assertion over the parsed JSON document `d`.
+json_check() {
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"
+}
