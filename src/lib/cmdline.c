@@ -393,18 +393,24 @@ void cmdline_plan_drop_range(const struct cmdline_plan *plan, const char *line, 
 {
 	const struct cmdline_token *t = &plan->tokens[i];
 	size_t end = t->start + t->len;
+	bool kept_before = false;
 
 	(void)line;
 	(void)len;
-	if (i > 0) {
+	for (size_t j = 0; j < i && !kept_before; j++)
+		kept_before = plan->action[j] != CMDLINE_DROP;
+	if (kept_before) {
 		const struct cmdline_token *prev = &plan->tokens[i - 1];
 
 		*ret_start = prev->start + prev->len;
 		*ret_end = end;
 		return;
 	}
+	/*
+	 * Nothing stays before it: take the blanks after it instead, up to the
+	 * next token, so the line does not start with a new blank.
+	 */
 	*ret_start = t->start;
-	/* The first token takes the blanks after it, but only up to a next token. */
 	*ret_end = i + 1 < plan->n_tokens ? plan->tokens[i + 1].start : end;
 }
 

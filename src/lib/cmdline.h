@@ -114,8 +114,8 @@ void cmdline_plan_release(struct cmdline_plan *plan);
 
 /*
  * The bytes of line that dropping token i removes: the token and the blank
- * run before it, or after it when it is the first token, so that the other
- * tokens keep their spacing.
+ * run before it, or the run after it when no kept token precedes it, so that
+ * the other tokens keep their spacing.
  */
 void cmdline_plan_drop_range(const struct cmdline_plan *plan, const char *line, size_t len,
 			     size_t i, size_t *ret_start, size_t *ret_end);

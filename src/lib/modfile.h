@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* modfile.h — pure editors and a kmod-faithful reader for /etc/modules and /etc/modprobe.d/*.conf. */
+/* modfile.h — pure editors and a kmod-faithful reader for /etc/modules and /etc/modprobe.d. */
 #pragma once
 
 #include <stdbool.h>
@@ -54,7 +54,7 @@ int modfile_modules_add(const char *text, const char *module, char **ret_text,
 int modfile_modules_remove(const char *text, const char *module, char **ret_text,
 			   struct modfile_error *err);
 
-/* ---- one /etc/modprobe.d/*.conf file ------------------------------------ */
+/* ---- one file in /etc/modprobe.d ------------------------------------------ */
 
 /*
  * Lines are read exactly as libkmod's config parser (kmod 30, Debian 12)

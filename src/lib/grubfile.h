@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* grubfile.h — pure editor for the kernel command line in /etc/default/grub and its drop-ins. */
+#pragma once
+
+#include <stddef.h>
+
+#include "cmdline.h"
+
+/*
+ * grub-mkconfig sources /etc/default/grub and then every
+ * /etc/default/grub.d/NAME.cfg in glob order; the kernel gets
+ * GRUB_CMDLINE_LINUX followed by GRUB_CMDLINE_LINUX_DEFAULT (the latter only
+ * for normal, not recovery, entries). The editor reads the files the way sh
+ * would, finds the assignments that decide the *effective* values, and edits
+ * those, leaving every byte outside the edited values as it was.
+ *
+ * It follows: VAR="…", VAR='…', VAR=…, `export VAR=…`, values made of
+ * several quoted pieces, and a self-reference such as
+ * VAR="$VAR iommu=pt" (the effective value is then the concatenation of the
+ * chain of assignments). Comments, blank lines and unrelated commands are
+ * ignored, including command substitutions in other variables
+ * (GRUB_DISTRIBUTOR=`lsb_release …`). Anything that could change the edited
+ * variables in a way it cannot follow is refused with file, line and reason
+ * (-EBADMSG, reason CMDLINE_UNSAFE or CMDLINE_SYNTAX): command substitution
+ * or another variable in their value, backslashes and line continuations,
+ * an assignment inside if/case/while/for/{ }/( ) or a function, one joined by
+ * && || | & ; to another command, several assignments or a command in one
+ * statement, a redirection, ${VAR:=…}/unset/readonly/read of the variable,
+ * a value spanning lines, and `.`/source/eval/exec/exit/return/alias
+ * anywhere (they could run or skip code the editor cannot see), or
+ * here-documents and unterminated quotes (the file cannot be read).
+ */
+
+struct grub_file {
+	const char *name;	/* for messages, e.g. "/etc/default/grub" */
+	const char *text;	/* contents (need not be NUL-terminated); "" for a missing file */
+	size_t len;
+};
+
+/*
+ * Edit the command line: files[0] is /etc/default/grub, files[1..] the
+ * drop-ins in the order grub-mkconfig sources them. add goes to the
+ * effective GRUB_CMDLINE_LINUX_DEFAULT (into the literal text of the last
+ * assignment, or a new line at the end of files[0] when there is none);
+ * remove applies to both GRUB_CMDLINE_LINUX_DEFAULT and GRUB_CMDLINE_LINUX,
+ * in whichever assignment holds the parameter. An added key=value also
+ * drops a different value of that key from GRUB_CMDLINE_LINUX, so the kernel
+ * does not get both. Token semantics are cmdline_plan_make()'s.
+ *
+ * Parameters must be plain words: besides cmdline_param_check(), none of
+ * $ ` \ " ' ; | & < > or blanks (nothing the shell would interpret).
+ * The combined line must stay within CMDLINE_MAX minus GRUB_CMDLINE_RESERVE
+ * (room for BOOT_IMAGE=, root= and ro that grub-mkconfig puts in front).
+ *
+ * On success *ret_texts is an array of n_files entries: the new text of each
+ * file that changed (malloc'd, NUL-terminated) or NULL where nothing
+ * changed; free with grub_texts_free(). Errors: -EINVAL (bad intent),
+ * -EBADMSG (a file it cannot edit safely; err names file and line),
+ * -E2BIG, -ENOMEM.
+ */
+int grub_edit_cmdline(const struct grub_file *files, size_t n_files, const char *const *add,
+		      const char *const *remove, char ***ret_texts, struct cmdline_error *err);
+
+/*
+ * The effective values as sh would leave them (for plan and verify), each
+ * malloc'd; refuses the same files grub_edit_cmdline() refuses.
+ */
+int grub_read_cmdline(const struct grub_file *files, size_t n_files, char **ret_default,
+		      char **ret_linux, struct cmdline_error *err);
+
+void grub_texts_free(char **texts, size_t n);
+
+#define GRUB_CMDLINE_RESERVE 256

@@ -1,0 +1,296 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# t0400-grub-corpus.sh — the grub editor on real-world files, judged by sh itself (prints TAP).
+#
+# usage: t0400-grub-corpus.sh [EDIT_HELPER]   (or EDIT_HELPER in the environment)
+#
+# For every fixtures/grub/* root and every parameter set: edit a copy, then
+# let sh source the result the way grub-mkconfig does (DESIGN.md §5) and check
+# that each added parameter is there exactly once, removed ones are gone and
+# nothing else moved; that every line outside the edited assignments is
+# byte-identical; that line endings and a missing final newline are kept; and
+# that a second edit changes nothing. Every fixtures/grub-refuse/* root must
+# be refused with exit 5 and "FILE:LINE:" from its EXPECT file, untouched.
+
+set -u
+
+HELPER=${1:-${EDIT_HELPER:-}}
+HERE=$(cd "$(dirname "$0")" && pwd)
+FIXTURES=${FIXTURES:-$HERE/../fixtures}
+
+if [ -z "$HELPER" ] || [ ! -x "$HELPER" ]; then
+	echo "Bail out! edit-helper not given or not executable: '$HELPER'"
+	exit 1
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/t0400.XXXXXX") || exit 1
+trap 'rm -rf "$TMP"' EXIT INT TERM
+
+n=0
+failed=0
+CR=$(printf '\r')
+
+pass() {
+	n=$((n + 1))
+	echo "ok $n - $*"
+}
+
+fail() {
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n - $*"
+}
+
+# Show a file's text as TAP comments, for a failure.
+diag() {
+	sed 's/^/#   /' "$@"
+}
+
+# What sh makes of a root, as grub-mkconfig sources it; the CR of CRLF files
+# is a blank to the kernel, so it is dropped here.
+oracle() {
+	(cd "$1" && sh -c 'unset GRUB_CMDLINE_LINUX_DEFAULT GRUB_CMDLINE_LINUX
+		. ./etc/default/grub
+		for f in ./etc/default/grub.d/*.cfg; do [ -e "$f" ] && . "$f"; done
+		printf %s "$'"$2"'"' 2>/dev/null) | tr -d '\r'
+}
+
+# A file with a final line ending added in its own style when it has none,
+# so that appending a line after it does not count as changing it.
+normalised() {
+	cat "$1"
+	if [ -s "$1" ] && [ -n "$(tail -c1 "$1" | tr -d '\n')" ]; then
+		if grep -q "$CR\$" "$1"; then printf '\r\n'; else printf '\n'; fi
+	fi
+}
+
+# Lines that are not an assignment of the edited variables.
+unedited_lines() {
+	normalised "$1" | grep -Ev '^[[:space:]]*(export[[:space:]]+)?GRUB_CMDLINE_LINUX(_DEFAULT)?='
+}
+
+ends_with_newline() {
+	[ ! -s "$1" ] || [ -z "$(tail -c1 "$1" | tr -d '\n')" ]
+}
+
+lf_only_endings() {
+	perl -ne '$n++ if /(?<!\r)\n\z/; END { print $n + 0 }' "$1"
+}
+
+# Word-level check of the effective values before and after (kernel keys
+# compare with '-' and '_' equal); prints what is wrong, exits non-zero.
+words_check() {
+	awk -v od="$1" -v nd="$2" -v ol="$3" -v nl="$4" -v adds="$5" -v removes="$6" '
+	function key(w,  k) { k = w; sub(/=.*/, "", k); gsub(/-/, "_", k); return k }
+	function removed(w,  i) {
+		for (i = 1; i <= nr; i++)
+			if (index(R[i], "=") ? w == R[i] : key(w) == key(R[i]))
+				return 1
+		return 0
+	}
+	function addkey(w,  i) { for (i = 1; i <= na; i++) if (key(w) == key(A[i])) return i; return 0 }
+	function filtered(s, isdef,  n, W, i, j, out) {
+		n = split(s, W, /[ \t]+/); out = ""
+		for (i = 1; i <= n; i++) {
+			if (W[i] == "" || removed(W[i])) continue
+			j = addkey(W[i])
+			if (j && (isdef || W[i] != A[j])) continue
+			out = out " " W[i]
+		}
+		return out
+	}
+	function joined(s,  n, W, i, out) {
+		n = split(s, W, /[ \t]+/); out = ""
+		for (i = 1; i <= n; i++) if (W[i] != "") out = out " " W[i]
+		return out
+	}
+	BEGIN {
+		na = split(adds, A, " "); nr = split(removes, R, " "); bad = 0
+		n = split(nd, W, /[ \t]+/)
+		for (j = 1; j <= na; j++) {
+			c = 0
+			for (i = 1; i <= n; i++)
+				if (W[i] != "" && key(W[i]) == key(A[j])) {
+					c++
+					if (W[i] != A[j]) { print "wrong value " W[i] " for " A[j]; bad = 1 }
+				}
+			if (c != 1) { print A[j] " is in GRUB_CMDLINE_LINUX_DEFAULT " c " times"; bad = 1 }
+		}
+		for (i = 1; i <= n; i++)
+			if (W[i] != "" && removed(W[i])) { print "removed " W[i] " is still in GRUB_CMDLINE_LINUX_DEFAULT"; bad = 1 }
+		if (filtered(od, 1) != filtered(nd, 1)) {
+			print "other words of GRUB_CMDLINE_LINUX_DEFAULT changed: [" filtered(od, 1) "] -> [" filtered(nd, 1) "]"; bad = 1
+		}
+		if (joined(nl) != filtered(ol, 0)) {
+			print "GRUB_CMDLINE_LINUX should be [" filtered(ol, 0) "], is [" joined(nl) "]"; bad = 1
+		}
+		exit bad
+	}'
+}
+
+# The files under a root, relative to it, one per line.
+root_files() {
+	(cd "$1" && find etc -type f | LC_ALL=C sort)
+}
+
+# Every line outside the edited assignments, line endings and the final newline as before.
+bytes_check() {
+	orig=$1 copy=$2
+	root_files "$orig" >"$TMP/files.orig"
+	root_files "$copy" >"$TMP/files.copy"
+	if ! cmp -s "$TMP/files.orig" "$TMP/files.copy"; then
+		echo "the set of files changed"
+		return 1
+	fi
+	while read -r f; do
+		unedited_lines "$orig/$f" >"$TMP/lines.orig"
+		unedited_lines "$copy/$f" >"$TMP/lines.copy"
+		if ! cmp -s "$TMP/lines.orig" "$TMP/lines.copy"; then
+			echo "$f: lines outside the edited assignments differ:"
+			diff "$TMP/lines.orig" "$TMP/lines.copy" | head -20
+			return 1
+		fi
+		a=no; b=no
+		ends_with_newline "$orig/$f" && a=yes
+		ends_with_newline "$copy/$f" && b=yes
+		if [ "$a" != "$b" ]; then
+			echo "$f: final newline was $a, is $b"
+			return 1
+		fi
+		if grep -q "$CR\$" "$orig/$f" && [ "$(lf_only_endings "$orig/$f")" = 0 ] &&
+		   [ "$(lf_only_endings "$copy/$f")" != 0 ]; then
+			echo "$f: CRLF file got LF-only lines"
+			return 1
+		fi
+	done <"$TMP/files.orig"
+	return 0
+}
+
+# $1 fixture root, $2 label, $3 adds, $4 removes (space-separated)
+corpus_case() {
+	orig=$1 label=$2 adds=$3 removes=$4
+	copy="$TMP/copy"
+	rm -rf "$copy"
+	cp -R "$orig" "$copy"
+
+	args=
+	for a in $adds; do args="$args --add $a"; done
+	for r in $removes; do args="$args --remove $r"; done
+
+	old_def=$(oracle "$orig" GRUB_CMDLINE_LINUX_DEFAULT)
+	old_lin=$(oracle "$orig" GRUB_CMDLINE_LINUX)
+
+	# shellcheck disable=SC2086 # word splitting of args is intended
+	if ! "$HELPER" grub "$copy" $args >"$TMP/out" 2>"$TMP/err"; then
+		fail "$label: edit"
+		diag "$TMP/err"
+		n=$((n + 3))
+		failed=$((failed + 3))
+		echo "not ok $((n - 2)) - $label: sh oracle (skipped, edit failed)"
+		echo "not ok $((n - 1)) - $label: bytes (skipped, edit failed)"
+		echo "not ok $n - $label: second edit (skipped, edit failed)"
+		return
+	fi
+	pass "$label: edit"
+
+	new_def=$(oracle "$copy" GRUB_CMDLINE_LINUX_DEFAULT)
+	new_lin=$(oracle "$copy" GRUB_CMDLINE_LINUX)
+	if words_check "$old_def" "$new_def" "$old_lin" "$new_lin" "$adds" "$removes" >"$TMP/why"; then
+		pass "$label: sh oracle sees each parameter once, removals gone, the rest kept"
+	else
+		fail "$label: sh oracle"
+		diag "$TMP/why"
+		echo "#   before: [$old_def] [$old_lin]"
+		echo "#   after:  [$new_def] [$new_lin]"
+	fi
+
+	if bytes_check "$orig" "$copy" >"$TMP/why"; then
+		pass "$label: every other line byte-identical, line endings kept"
+	else
+		fail "$label: bytes"
+		diag "$TMP/why"
+	fi
+
+	rm -rf "$TMP/again"
+	cp -R "$copy" "$TMP/again"
+	# shellcheck disable=SC2086
+	if "$HELPER" grub "$TMP/again" $args >"$TMP/out" 2>"$TMP/err" &&
+	   [ ! -s "$TMP/out" ] && diff -r "$copy" "$TMP/again" >/dev/null; then
+		pass "$label: a second edit changes nothing"
+	else
+		fail "$label: a second edit changes nothing"
+		diag "$TMP/out" "$TMP/err"
+		diff -r "$copy" "$TMP/again" | diag
+	fi
+}
+
+# The editor's own reading of the original agrees with sh.
+reader_case() {
+	orig=$1 label=$2
+	if ! "$HELPER" grub-read "$orig" >"$TMP/read" 2>"$TMP/err"; then
+		fail "$label: reader agrees with sh"
+		diag "$TMP/err"
+		return
+	fi
+	printf 'GRUB_CMDLINE_LINUX_DEFAULT=%s\nGRUB_CMDLINE_LINUX=%s\n' \
+		"$(oracle "$orig" GRUB_CMDLINE_LINUX_DEFAULT)" "$(oracle "$orig" GRUB_CMDLINE_LINUX)" >"$TMP/sh"
+	if cmp -s "$TMP/read" "$TMP/sh"; then
+		pass "$label: reader agrees with sh"
+	else
+		fail "$label: reader agrees with sh"
+		diff "$TMP/sh" "$TMP/read" | diag
+	fi
+}
+
+# $1 fixture root, $2 label, $3 helper arguments
+refuse_case() {
+	orig=$1 label=$2 args=$3
+	copy="$TMP/copy"
+	rm -rf "$copy"
+	cp -R "$orig" "$copy"
+	want=$(cat "$orig/EXPECT")
+
+	# shellcheck disable=SC2086
+	"$HELPER" grub "$copy" $args >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+	if [ "$rc" -eq 5 ] && grep -qF "$copy/$want:" "$TMP/err" && diff -r "$orig" "$copy" >/dev/null; then
+		pass "$label: refused with exit 5 at $want, files untouched ($(head -c 160 "$TMP/err" | tr '\n' ' '))"
+	else
+		fail "$label: refused with exit 5 at $want, files untouched (exit $rc)"
+		diag "$TMP/err"
+		diff -r "$orig" "$copy" | diag
+	fi
+}
+
+for root in "$FIXTURES"/grub/*/; do
+	root=${root%/}
+	name=grub/$(basename "$root")
+	reader_case "$root" "$name"
+	corpus_case "$root" "$name [intel_iommu=on iommu=pt]" "intel_iommu=on iommu=pt" ""
+	corpus_case "$root" "$name [iommu=pt]" "iommu=pt" ""
+	corpus_case "$root" "$name [iommu=pt, remove quiet]" "iommu=pt" "quiet"
+done
+
+for root in "$FIXTURES"/grub-refuse/*/; do
+	root=${root%/}
+	name=grub-refuse/$(basename "$root")
+	refuse_case "$root" "$name [intel_iommu=on iommu=pt]" "--add intel_iommu=on --add iommu=pt"
+	refuse_case "$root" "$name [iommu=pt, remove quiet]" "--add iommu=pt --remove quiet"
+done
+
+# Parameters the shell would interpret are never written.
+for bad in 'a=$(id)' 'a=`id`' 'a="b"' "a='b'" 'a=b;c' 'a|b' 'a&b' 'a<b' 'a>b' 'a\b'; do
+	rm -rf "$TMP/copy"
+	cp -R "$FIXTURES/grub/01-debian12-default" "$TMP/copy"
+	"$HELPER" grub "$TMP/copy" --add "$bad" >/dev/null 2>"$TMP/err"
+	rc=$?
+	if [ "$rc" -eq 5 ] && diff -r "$FIXTURES/grub/01-debian12-default" "$TMP/copy" >/dev/null; then
+		pass "parameter '$bad' is refused (exit 5), file untouched"
+	else
+		fail "parameter '$bad' is refused (exit $rc)"
+		diag "$TMP/err"
+	fi
+done
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
