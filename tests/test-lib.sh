@@ -18,7 +18,7 @@ plan_late() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; }
 
 ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $*"; }
 not_ok() { tap_n=$((tap_n + 1)); tap_failed=$((tap_failed + 1)); echo "not ok $tap_n - $*"; }
-diag() { printf '# %s\n' "$@" | sed '2,$s/^/# /'; }
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
 
 # check DESCRIPTION COMMAND...: passes when the command succeeds.
 check() {

@@ -231,8 +231,9 @@ static int cmd_grub(int argc, char **argv)
 	}
 	r = grub_edit_cmdline(t.files, t.n, in.add, in.remove, &texts, &err);
 	if (r < 0) {
+		ret = error_report(r, &err);	/* err.file points into the tree */
 		grub_tree_release(&t);
-		return error_report(r, &err);
+		return ret;
 	}
 	for (size_t i = 0; i < t.n && ret == 0; i++) {
 		if (!texts[i])
@@ -265,9 +266,11 @@ static int cmd_grub_read(int argc, char **argv)
 		return EXIT_IO;
 	}
 	r = grub_read_cmdline(t.files, t.n, &def, &lin, &err);
-	grub_tree_release(&t);
 	if (r < 0)
-		return error_report(r, &err);
+		r = error_report(r, &err);	/* err.file points into the tree */
+	grub_tree_release(&t);
+	if (r > 0)
+		return r;
 	printf("GRUB_CMDLINE_LINUX_DEFAULT=%s\nGRUB_CMDLINE_LINUX=%s\n", def, lin);
 	return 0;
 }

@@ -1,0 +1,60 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# t0300 — two writers at once: one proceeds, the other exits 4 naming the holder's pid; nothing lost.
+. "$(dirname "$0")/test-lib.sh"
+
+command -v strace >/dev/null || { echo "1..0 # SKIP strace is not installed"; exit 0; }
+command -v flock >/dev/null || { echo "1..0 # SKIP flock(1) is not installed"; exit 0; }
+
+root=$(new_root pve8-grub)
+"$IOMMUCTL" --root "$root" snapshot >/dev/null
+pristine=$(manifest "$root")
+echo "vfio" >>"$root/etc/modules"
+echo "blacklist nouveau" >"$root/etc/modprobe.d/nouveau.conf"
+"$IOMMUCTL" --root "$root" snapshot >/dev/null
+lock="$(journal_of "$root").lock"
+
+# Writer A is slowed down at every rename (1.5 s each) while it holds the lock.
+strace -f -qq -o /dev/null -e trace=renameat -e inject=renameat:delay_enter=1500000 \
+	"$IOMMUCTL" --root "$root" rollback 2 >"$TEST_TMP/a.out" 2>"$TEST_TMP/a.err" &
+a=$!
+for _ in $(seq 1 100); do
+	flock -n "$lock" true || break
+	sleep 0.05
+done
+check "writer A holds the lock" sh -c "! flock -n '$lock' true"
+holder=$(tr -d '\n' <"$lock")
+
+expect_exit 4 "writer B (snapshot) while A holds the lock" "$IOMMUCTL" --root "$root" snapshot
+contains "B names the holder's pid" "$err" "another iommuctl (pid $holder) holds the lock"
+contains "B names the lock file" "$err" "$lock"
+expect_exit 4 "writer C (rollback) while A holds the lock" "$IOMMUCTL" --root "$root" rollback 2
+expect_exit 4 "recover while A holds the lock" "$IOMMUCTL" --root "$root" recover
+expect_exit 0 "a reader (history) is not blocked" "$IOMMUCTL" --root "$root" history
+contains "the reader sees A's transaction as pending" "$out" "pending"
+
+wait "$a"
+check "writer A finished successfully" test $? -eq 0
+check "A's rollback is complete: the files are as before transaction 2" test "$(manifest "$root")" = "$pristine"
+check "A reported its rollback" sh -c "grep -q 'rolled back transaction 2' '$TEST_TMP/a.out'"
+expect_exit 0 "after A, B can run" "$IOMMUCTL" --root "$root" --json snapshot
+check "and finds nothing unrecorded" json_check "$TEST_TMP/.out" 'd["changed"] is False'
+check "the journal passes integrity_check" test "$(sql "$root" 'PRAGMA integrity_check')" = ok
+check "the journal has exactly the three transactions" test "$(sql "$root" 'SELECT count(*) FROM txn')" = 3
+
+# Many writers racing: each either succeeds or exits 4, and the journal stays whole.
+for i in $(seq 1 8); do
+	( echo "race $i" >>"$root/etc/modprobe.d/race.conf"
+	  "$IOMMUCTL" --root "$root" snapshot -m "race $i" >/dev/null 2>&1; echo $? >"$TEST_TMP/race.$i" ) &
+done
+wait
+bad=0
+for i in $(seq 1 8); do
+	case $(cat "$TEST_TMP/race.$i") in 0|4) ;; *) bad=$((bad + 1)) ;; esac
+done
+check "8 racing snapshots each succeeded or exited 4" test "$bad" -eq 0
+"$IOMMUCTL" --root "$root" snapshot >/dev/null
+"$IOMMUCTL" --root "$root" --json snapshot >"$TEST_TMP/final.json"
+check "after the race the journal knows the final content" json_check "$TEST_TMP/final.json" 'd["changed"] is False'
+check "integrity_check after the race" test "$(sql "$root" 'PRAGMA integrity_check')" = ok
+plan_late
