@@ -34,7 +34,7 @@ contains "the missing root is named" "$err" "$TEST_TMP/nonexistent"
 # Global options are accepted after the command and after its arguments too.
 expect_exit 0 "first snapshot" "$IOMMUCTL" snapshot --root "$root"
 expect_exit 0 "global options after positional arguments" "$IOMMUCTL" --root "$root" show 1 --json
-check "show --json parses" python3 -c 'import json,sys; json.loads(sys.argv[1])' "$out"
+check "show --json parses" "$PYTHON" -c 'import json,sys; json.loads(sys.argv[1])' "$out"
 expect_exit 2 "show of an unknown transaction" "$IOMMUCTL" --root "$root" show 99
 contains "unknown transaction message says what to do" "$err" "iommuctl history"
 expect_exit 2 "show of a non-number" "$IOMMUCTL" --root "$root" show abc

@@ -26,14 +26,14 @@ kill_run() {
 # edits, and the one after it must find nothing.
 journal_agrees() {
 	local dir=$1 mode=${2:-strict}
-	[ "$(sql "$dir" 'PRAGMA integrity_check')" = ok ] || { echo "integrity_check failed"; return 1; }
-	[ "$(sql "$dir" "SELECT count(*) FROM txn WHERE state = 'pending'")" = 0 ] || { echo "a transaction is still pending"; return 1; }
+	[ "$(sql "$dir" "PRAGMA integrity_check; SELECT count(*) FROM txn WHERE state = 'pending'")" = "ok
+0" ] || { echo "integrity_check failed or a transaction is still pending"; return 1; }
 	[ -z "$(find "$dir/etc" -name '*.iommuctl-new')" ] || { echo "a temporary file was left"; return 1; }
 	if [ "$mode" = lenient ]; then
 		"$IOMMUCTL" --root "$dir" snapshot >/dev/null 2>&1 || { echo "snapshot after recovery failed"; return 1; }
 	fi
-	"$IOMMUCTL" --root "$dir" --json snapshot >"$TEST_TMP/.snap" 2>&1 || { echo "snapshot after recovery failed"; return 1; }
-	json_check "$TEST_TMP/.snap" 'd["changed"] is False' || { echo "journal disagrees with the disk: $(cat "$TEST_TMP/.snap")"; return 1; }
+	"$IOMMUCTL" --root "$dir" snapshot >"$TEST_TMP/.snap" 2>&1 || { echo "snapshot after recovery failed"; return 1; }
+	grep -q "^no managed file changed" "$TEST_TMP/.snap" || { echo "journal disagrees with the disk: $(cat "$TEST_TMP/.snap")"; return 1; }
 }
 
 # crash_loop NAME TEMPLATE VERIFY CMD...: the matrix for one command.

@@ -114,8 +114,10 @@ static int rollback(struct ctx *ctx, const struct txn_info *t, struct file_chang
 		return error_set(&ctx->err, EXIT_IO, "out of memory");
 	}
 	k = find_conflicts(ctx, files, n, cur, &conflicts);
-	if (k == 0 && conflicts.len && !ctx->force)
-		k = -EBUSY, refuse_conflicts(ctx, t, &conflicts);
+	if (k == 0 && conflicts.len && !ctx->force) {
+		refuse_conflicts(ctx, t, &conflicts);
+		k = -EBUSY;
+	}
 	for (size_t i = 0; k == 0 && i < n; i++) {
 		if (file_state_equal(&cur[i], &files[i].before))
 			continue;

@@ -753,9 +753,10 @@ int journal_hook_runs(struct journal *j, int64_t txn, struct hook_run **ret, siz
 		copy_column(st, 4, h->started_at, sizeof(h->started_at));
 		copy_column(st, 5, h->finished_at, sizeof(h->finished_at));
 		if (sqlite3_column_type(st, 3) != SQLITE_NULL &&
-		    blob_get(j->db, (const char *)sqlite3_column_text(st, 3), &h->output, &h->output_len) < 0)
-			k = error_set(e, EXIT_IO, "journal %s: the output of a hook run is missing or corrupt", j->path),
-			-EBADMSG;
+		    blob_get(j->db, (const char *)sqlite3_column_text(st, 3), &h->output, &h->output_len) < 0) {
+			error_set(e, EXIT_IO, "journal %s: the output of a hook run is missing or corrupt", j->path);
+			k = -EBADMSG;
+		}
 	}
 	if (k == 0 && rc != SQLITE_DONE)
 		k = db_error(j, e, "cannot read hook runs");

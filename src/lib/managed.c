@@ -11,7 +11,7 @@ static const char *const managed_paths[] = {
 };
 
 /* Directories whose files the boot tools read by suffix: grub-mkconfig sources
- * /etc/default/grub.d/*.cfg, kmod reads /etc/modprobe.d/*.conf. */
+ * every .cfg in /etc/default/grub.d, kmod reads every .conf in /etc/modprobe.d. */
 static const struct {
 	const char *dir;
 	const char *suffix;
