@@ -10,7 +10,8 @@
 #include "config.h"
 
 static const struct cmd *const commands[] = {
-	&cmd_snapshot, &cmd_history, &cmd_show, &cmd_diff, &cmd_rollback, &cmd_recover,
+	&cmd_profiles, &cmd_plan, &cmd_apply, &cmd_diff, &cmd_history, &cmd_show, &cmd_rollback, &cmd_snapshot,
+	&cmd_recover,
 };
 
 enum {

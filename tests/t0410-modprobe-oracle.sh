@@ -58,7 +58,9 @@ find_modprobe() {
 modprobe=$(find_modprobe) || skip_all "kmod's modprobe is not installed"
 depmod=$(dirname "$modprobe")/depmod
 [ -x "$depmod" ] || depmod=$(command -v depmod 2>/dev/null || echo /sbin/depmod)
-[ -n "$helper" ] && [ -x "$helper" ] || skip_all "modfile-helper not given (argument or MODFILE_HELPER)"
+if [ -z "$helper" ] || [ ! -x "$helper" ]; then
+	skip_all "modfile-helper not given (argument or MODFILE_HELPER)"
+fi
 [ -d "$fixtures/modprobe.d" ] || skip_all "no fixtures at $fixtures"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/t0410.XXXXXX") || exit 1
@@ -127,6 +129,7 @@ make_tree() {
 
 # kmod's answers for every module under config $1, into $2/M.deps and $2/M.bl;
 # a script of its own so that it can run inside with_cmdline's namespace.
+# shellcheck disable=SC2016 # expanded by the inner sh
 kmod_queries_sh='conf=$1 out=$2
 shift 2
 for m in "$@"; do
@@ -162,7 +165,7 @@ ours_queries() { # ours_queries CMDLINE OUTDIR FILE...
 			if [ -n "$opts" ]; then echo "$m $opts "; else echo "$m "; fi
 			for d in $post; do echo "$d"; done
 		} > "$out/$m.deps"
-		grep -q '^blacklisted yes' "$out/$m.q" && echo yes > "$out/$m.bl" || echo no > "$out/$m.bl"
+		if grep -q '^blacklisted yes' "$out/$m.q"; then echo yes; else echo no; fi > "$out/$m.bl"
 	done
 }
 
@@ -215,7 +218,7 @@ fi
 with_cmdline() {
 	wc_file=$1
 	shift
-	# shellcheck disable=SC2086 # $unshare_cmd: command and option
+	# shellcheck disable=SC2086,SC2016 # $unshare_cmd: command and option; '$0' is the inner sh's
 	$unshare_cmd sh -c 'mount --bind "$0" /proc/cmdline && exec "$@"' "$wc_file" "$@"
 }
 

@@ -54,7 +54,8 @@ enum {
 	OPT_LIMIT = 0x100,
 };
 
-extern const struct cmd cmd_snapshot, cmd_history, cmd_show, cmd_diff, cmd_rollback, cmd_recover;
+extern const struct cmd cmd_snapshot, cmd_history, cmd_show, cmd_diff, cmd_rollback, cmd_recover, cmd_profiles,
+	cmd_plan, cmd_apply;
 
 /* Print the error once, in the tool's voice, and give its exit code. */
 int ctx_fail(struct ctx *ctx);
@@ -70,3 +71,6 @@ void output_recovered(const struct ctx *ctx);
 const char *change_kind(const struct file_change *c);
 bool change_is_real(const struct file_change *c);
 void print_changes(const struct file_change *files, size_t n, const char *indent);
+struct strbuf;
+/* A unified diff of one file with git's headers for created/deleted files and mode changes. */
+int diff_file_change(struct strbuf *out, const struct file_change *c);

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "diff.h"
+#include "strbuf.h"
 
 int ctx_fail(struct ctx *ctx)
 {
@@ -94,4 +96,25 @@ void print_changes(const struct file_change *files, size_t n, const char *indent
 {
 	for (size_t i = 0; i < n; i++)
 		printf("%s%-10s %s\n", indent, change_kind(&files[i]), files[i].path);
+}
+
+/* git's extended headers: `patch` and `git apply` both understand them, and they
+ * say what a content diff cannot (a created or deleted file, a mode change). */
+int diff_file_change(struct strbuf *out, const struct file_change *c)
+{
+	const char *p = c->path + 1;	/* paths are absolute inside the root; a/ and b/ are relative */
+	_cleanup_free_ char *a = NULL, *b = NULL;
+
+	if (asprintf(&a, "a/%s", p) < 0 || asprintf(&b, "b/%s", p) < 0)
+		return -ENOMEM;
+	strbuf_appendf(out, "diff --git %s %s\n", a, b);
+	if (!c->before.present)
+		strbuf_appendf(out, "new file mode 100%03o\n", (unsigned)c->after.mode & 0777);
+	else if (!c->after.present)
+		strbuf_appendf(out, "deleted file mode 100%03o\n", (unsigned)c->before.mode & 0777);
+	else if (c->before.mode != c->after.mode)
+		strbuf_appendf(out, "old mode 100%03o\nnew mode 100%03o\n", (unsigned)c->before.mode & 0777,
+			       (unsigned)c->after.mode & 0777);
+	return diff_unified(out, c->before.present ? a : "/dev/null", c->before.data, c->before.len,
+			    c->after.present ? b : "/dev/null", c->after.data, c->after.len);
 }

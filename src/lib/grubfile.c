@@ -1,56 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* grubfile.c — edits the effective GRUB_CMDLINE_LINUX[_DEFAULT] across /etc/default/grub and grub.d. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmdline.h"
 #include "grubfile.h"
+#include "grubscan.h"
 #include "macros.h"
 #include "shfrag.h"
 #include "strbuf.h"
-
-enum {
-	VAR_DEFAULT,
-	VAR_LINUX,
-	N_VARS,
-};
-
-static const char *const var_names[N_VARS] = {
-	[VAR_DEFAULT] = "GRUB_CMDLINE_LINUX_DEFAULT",
-	[VAR_LINUX] = "GRUB_CMDLINE_LINUX",
-};
-
-/* One piece of an assignment's value: literal bytes, or the $VAR self-reference. */
-struct piece {
-	bool self;
-	enum sh_quote quote;
-	unsigned group;
-	size_t start, end;	/* literal: its bytes; self: the whole $VAR or ${VAR} */
-	struct strbuf out;	/* literal: the bytes after the edit */
-};
-
-/* A plain `VAR=value` (or `export VAR=value`) statement the editor can follow. */
-struct assignment {
-	size_t file;
-	unsigned line;
-	size_t value_start, value_end;	/* the value word, after "VAR=" */
-	struct piece *pieces;
-	size_t n_pieces;
-	bool self;		/* the value refers to the variable's previous value */
-	bool exported;
-	bool changed;
-	bool requote;		/* write the value back as one "…" string */
-	struct strbuf append;	/* added at the end of the value */
-};
-
-struct var_state {
-	struct assignment *v;	/* in the order sh runs them */
-	size_t n, cap;
-	size_t first;		/* first assignment whose text reaches the effective value */
-};
 
 /* A literal stretch of the effective value and the piece it comes from. */
 struct run {
@@ -58,560 +18,6 @@ struct run {
 	struct piece *p;
 	size_t off, len;	/* in the effective value */
 };
-
-struct grub_ctx {
-	const struct grub_file *files;
-	size_t n_files;
-	struct sh_fragment *frags;
-	struct var_state vars[N_VARS];
-	struct cmdline_error *err;
-};
-
-/* Where a scan is inside one file: nesting of compound commands and case. */
-struct scan_state {
-	unsigned depth;
-	unsigned case_depth;
-};
-
-static int refuse_at(struct grub_ctx *c, size_t fi, size_t offset, enum cmdline_reason reason,
-		     const char *fmt, ...) _printf_(5, 6);
-
-static int refuse_at(struct grub_ctx *c, size_t fi, size_t offset, enum cmdline_reason reason,
-		     const char *fmt, ...)
-{
-	char msg[sizeof(c->err->message)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return cmdline_error_set(c->err, -EBADMSG, reason, c->files[fi].name,
-				 sh_fragment_line(&c->frags[fi], offset), "%s", msg);
-}
-
-static int no_memory(struct grub_ctx *c)
-{
-	return cmdline_error_set(c->err, -ENOMEM, CMDLINE_NO_MEMORY, NULL, 0, "out of memory");
-}
-
-static bool is_name_char(char ch)
-{
-	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-	       ch == '_';
-}
-
-static const char *frag_text(const struct grub_ctx *c, size_t fi)
-{
-	return c->files[fi].text;
-}
-
-static bool part_names(const struct grub_ctx *c, size_t fi, const struct sh_part *p, int var)
-{
-	const char *name = var_names[var];
-
-	return p->kind == SH_PARAM && p->name_len == strlen(name) &&
-	       memcmp(frag_text(c, fi) + p->name_start, name, p->name_len) == 0;
-}
-
-/* Whether [start, end) of the file holds the variable's name as a whole identifier. */
-static bool text_has_name(const struct grub_ctx *c, size_t fi, size_t start, size_t end, int var)
-{
-	const char *s = frag_text(c, fi), *name = var_names[var];
-	size_t n = strlen(name);
-
-	for (size_t i = start; i + n <= end; i++) {
-		if (memcmp(s + i, name, n) != 0)
-			continue;
-		bool left = i == 0 || !is_name_char(s[i - 1]);
-		bool right = i + n >= c->files[fi].len || !is_name_char(s[i + n]);
-
-		if (left && right)
-			return true;
-	}
-	return false;
-}
-
-/*
- * Whether a word could change the variable: its name as literal text (an
- * argument to unset, read, export …) or an expansion that assigns
- * (${VAR:=x}). Plain reads ($VAR, ${VAR:-x}) cannot; $( … ) runs in a
- * subshell and cannot either. skip bytes of the first part are not looked at.
- */
-static bool word_may_change(const struct grub_ctx *c, size_t fi, const struct sh_word *w,
-			    int var, size_t skip)
-{
-	for (size_t i = 0; i < w->n_parts; i++) {
-		const struct sh_part *p = &w->parts[i];
-		size_t start = p->start + (i == 0 ? skip : 0);
-
-		if (p->kind == SH_LITERAL && text_has_name(c, fi, start, p->end, var))
-			return true;
-		if (p->kind != SH_PARAM)
-			continue;
-		if (part_names(c, fi, p, var) && !p->reads_only)
-			return true;
-		/* the word of ${X:-…} may hide ${VAR:=…}; do not try to tell */
-		if (text_has_name(c, fi, p->name_start + p->name_len, p->end, var))
-			return true;
-	}
-	return false;
-}
-
-/* A word "VAR=…" whose first bytes are unquoted, as sh needs to see an assignment. */
-static bool word_assigns(const struct grub_ctx *c, size_t fi, const struct sh_word *w, int var)
-{
-	const char *name = var_names[var];
-	size_t n = strlen(name);
-	const struct sh_part *p = w->n_parts ? &w->parts[0] : NULL;
-
-	return p && p->kind == SH_LITERAL && p->quote == SH_UNQUOTED && p->end - p->start > n &&
-	       memcmp(frag_text(c, fi) + p->start, name, n) == 0 && frag_text(c, fi)[p->start + n] == '=';
-}
-
-static bool word_is_name(const struct grub_ctx *c, size_t fi, const struct sh_word *w)
-{
-	const char *s = frag_text(c, fi);
-
-	if (w->n_parts != 1 || w->parts[0].kind != SH_LITERAL || w->parts[0].quote != SH_UNQUOTED)
-		return false;
-	for (size_t i = w->start; i < w->end; i++)
-		if (!is_name_char(s[i]))
-			return false;
-	return w->end > w->start && !(s[w->start] >= '0' && s[w->start] <= '9');
-}
-
-/* `export NAME…`: marks variables for export and changes no value. */
-static bool command_exports_names(const struct grub_ctx *c, size_t fi,
-				  const struct sh_command *cmd, size_t w)
-{
-	if (!sh_word_is(&c->frags[fi], &cmd->words[w], "export"))
-		return false;
-	for (size_t i = w + 1; i < cmd->n_words; i++)
-		if (!word_is_name(c, fi, &cmd->words[i]))
-			return false;
-	return true;
-}
-
-static struct assignment *assignment_new(struct grub_ctx *c, int var)
-{
-	struct var_state *vs = &c->vars[var];
-
-	if (vs->n == vs->cap) {
-		size_t ncap = vs->cap ? vs->cap * 2 : 4;
-		struct assignment *p = realloc(vs->v, ncap * sizeof(*p));
-
-		if (!p)
-			return NULL;
-		vs->v = p;
-		vs->cap = ncap;
-	}
-	vs->v[vs->n] = (struct assignment) { .append = STRBUF_INIT };
-	return &vs->v[vs->n++];
-}
-
-static void assignment_release(struct assignment *a)
-{
-	for (size_t i = 0; i < a->n_pieces; i++)
-		strbuf_release(&a->pieces[i].out);
-	free(a->pieces);
-	strbuf_release(&a->append);
-	a->pieces = NULL;
-	a->n_pieces = 0;
-}
-
-static int piece_add(struct assignment *a, const struct piece *p)
-{
-	struct piece *np = realloc(a->pieces, (a->n_pieces + 1) * sizeof(*np));
-
-	if (!np)
-		return -ENOMEM;
-	a->pieces = np;
-	a->pieces[a->n_pieces++] = *p;
-	return 0;
-}
-
-/* Turn the value parts of `VAR=…` into pieces, refusing what cannot be followed. */
-static int value_read(struct grub_ctx *c, size_t fi, const struct sh_word *w, int var,
-		      struct assignment *a)
-{
-	const char *name = var_names[var];
-	size_t skip = strlen(name) + 1;
-	int r;
-
-	for (size_t i = 0; i < w->n_parts; i++) {
-		const struct sh_part *p = &w->parts[i];
-		struct piece pc = { .quote = p->quote, .group = p->group, .start = p->start,
-				    .end = p->end, .out = STRBUF_INIT };
-
-		if (i == 0)
-			pc.start += skip;
-		if (p->kind == SH_SUBST)
-			return refuse_at(c, fi, p->start, CMDLINE_UNSAFE,
-					 "%s is set from a command substitution; its value is only known when it runs",
-					 name);
-		if (p->kind == SH_ESCAPE)
-			return refuse_at(c, fi, p->start, CMDLINE_UNSAFE,
-					 "%s has a backslash in its value; edit it by hand", name);
-		if (p->kind == SH_PARAM && !(part_names(c, fi, p, var) && p->plain))
-			return refuse_at(c, fi, p->start, CMDLINE_UNSAFE,
-					 "%s uses the expansion %.*s; only a plain $%s can be followed",
-					 name, (int)(p->end - p->start), frag_text(c, fi) + p->start, name);
-		if (p->kind == SH_PARAM) {
-			if (a->self)
-				return refuse_at(c, fi, p->start, CMDLINE_UNSAFE,
-						 "%s refers to itself more than once", name);
-			if (a->exported && p->quote == SH_UNQUOTED)
-				return refuse_at(c, fi, p->start, CMDLINE_UNSAFE,
-						 "`export %s=$%s` without quotes is split into words by older shells",
-						 name, name);
-			a->self = pc.self = true;
-		} else if (i == 0 && pc.start == pc.end) {
-			continue;	/* nothing after "VAR=" in this part */
-		}
-		r = piece_add(a, &pc);
-		if (r < 0)
-			return no_memory(c);
-	}
-	return 0;
-}
-
-static int statement_refuse_context(struct grub_ctx *c, size_t fi, const struct sh_command *cmd,
-				    int var, enum sh_op before, enum sh_op after)
-{
-	const char *name = var_names[var];
-
-	if (before == SH_OP_AND || before == SH_OP_OR || after == SH_OP_AND || after == SH_OP_OR)
-		return refuse_at(c, fi, cmd->start, CMDLINE_UNSAFE,
-				 "%s is set in a && / || list; whether it applies depends on another command",
-				 name);
-	if (before == SH_OP_PIPE || after == SH_OP_PIPE || after == SH_OP_AMP)
-		return refuse_at(c, fi, cmd->start, CMDLINE_UNSAFE,
-				 "%s is set in a pipeline or in the background, where the assignment is lost",
-				 name);
-	if (before != SH_OP_NEWLINE || after != SH_OP_NEWLINE)
-		return refuse_at(c, fi, cmd->start, CMDLINE_UNSAFE,
-				 "%s shares its line with another command; put the assignment on a line of its own",
-				 name);
-	return 0;
-}
-
-/* A statement that assigns the variable: check it is one we can follow, then record it. */
-static int assignment_scan(struct grub_ctx *c, size_t fi, const struct sh_command *cmd,
-			   size_t w, size_t aw, const struct scan_state *st, int var,
-			   enum sh_op before, enum sh_op after)
-{
-	const char *name = var_names[var];
-	bool exported = sh_word_is(&c->frags[fi], &cmd->words[w], "export");
-	size_t expect = exported ? w + 1 : w;
-	struct assignment *a;
-	int r;
-
-	if (st->depth > 0 || st->case_depth > 0 || w > 0)
-		return refuse_at(c, fi, cmd->words[aw].start, CMDLINE_UNSAFE,
-				 "%s is set inside if/case/while/for, { }, ( ) or a function; which value wins depends on how it runs",
-				 name);
-	r = statement_refuse_context(c, fi, cmd, var, before, after);
-	if (r < 0)
-		return r;
-	if (aw == w && cmd->n_words > w + 1 && !exported)
-		return refuse_at(c, fi, cmd->words[aw].start, CMDLINE_UNSAFE,
-				 "%s is set as a prefix of a command, which keeps it only for that command",
-				 name);
-	if (aw != expect || cmd->n_words != expect + 1)
-		return refuse_at(c, fi, cmd->words[aw].start, CMDLINE_UNSAFE,
-				 "%s is set in a statement with other assignments or words; put it on a line of its own",
-				 name);
-	if (cmd->redirect)
-		return refuse_at(c, fi, cmd->start, CMDLINE_UNSAFE,
-				 "the assignment of %s has a redirection", name);
-	if (cmd->continued)
-		return refuse_at(c, fi, cmd->start, CMDLINE_UNSAFE,
-				 "the assignment of %s is continued over several lines with a backslash",
-				 name);
-
-	const struct sh_word *word = &cmd->words[aw];
-
-	if (sh_fragment_line(&c->frags[fi], word->start) != sh_fragment_line(&c->frags[fi], word->end - 1))
-		return refuse_at(c, fi, word->start, CMDLINE_UNSAFE,
-				 "the value of %s spans several lines", name);
-	a = assignment_new(c, var);
-	if (!a)
-		return no_memory(c);
-	a->file = fi;
-	a->line = sh_fragment_line(&c->frags[fi], word->start);
-	a->value_start = word->start + strlen(name) + 1;
-	a->value_end = word->end;
-	a->exported = exported;
-	return value_read(c, fi, word, var, a);
-}
-
-static int var_scan(struct grub_ctx *c, size_t fi, const struct sh_command *cmd, size_t w,
-		    const struct scan_state *st, int var, enum sh_op before, enum sh_op after)
-{
-	size_t aw = (size_t)-1;
-
-	for (size_t i = w; i < cmd->n_words; i++)
-		if (word_assigns(c, fi, &cmd->words[i], var)) {
-			aw = i;
-			break;
-		}
-	for (size_t i = w; i < cmd->n_words; i++) {
-		size_t skip = i == aw ? strlen(var_names[var]) + 1 : 0;
-
-		if (i == aw || !word_may_change(c, fi, &cmd->words[i], var, skip))
-			continue;
-		if (aw == (size_t)-1 && command_exports_names(c, fi, cmd, w))
-			continue;
-		return refuse_at(c, fi, cmd->words[i].start, CMDLINE_UNSAFE,
-				 "%s is changed by a command the editor does not follow (unset, read, readonly, ${%s:=…} or similar)",
-				 var_names[var], var_names[var]);
-	}
-	if (aw == (size_t)-1)
-		return 0;
-	return assignment_scan(c, fi, cmd, w, aw, st, var, before, after);
-}
-
-static bool word_in(const struct sh_fragment *f, const struct sh_word *w,
-		    const char *const *list)
-{
-	for (size_t i = 0; list[i]; i++)
-		if (sh_word_is(f, w, list[i]))
-			return true;
-	return false;
-}
-
-/* Words inside a case … esac: only count nesting; any mention is refused by the caller. */
-static void case_words(const struct sh_fragment *f, const struct sh_command *cmd, size_t from,
-		       struct scan_state *st)
-{
-	for (size_t i = from; i < cmd->n_words && st->case_depth > 0; i++) {
-		if (sh_word_is(f, &cmd->words[i], "case"))
-			st->case_depth++;
-		else if (sh_word_is(f, &cmd->words[i], "esac") && --st->case_depth == 0)
-			st->depth--;
-	}
-}
-
-static int mentions_refuse(struct grub_ctx *c, size_t fi, const struct sh_command *cmd,
-			   size_t from)
-{
-	for (int var = 0; var < N_VARS; var++)
-		for (size_t i = from; i < cmd->n_words; i++)
-			if (word_may_change(c, fi, &cmd->words[i], var, 0) ||
-			    word_assigns(c, fi, &cmd->words[i], var))
-				return refuse_at(c, fi, cmd->words[i].start, CMDLINE_UNSAFE,
-						 "%s is set inside if/case/while/for, { }, ( ) or a function; which value wins depends on how it runs",
-						 var_names[var]);
-	return 0;
-}
-
-/* Leading reserved words open and close compound commands; returns the first other word. */
-static int keywords_skip(struct grub_ctx *c, size_t fi, const struct sh_command *cmd,
-			 struct scan_state *st, size_t *ret_w, bool *ret_done)
-{
-	static const char *const open[] = { "if", "while", "until", "{", NULL };
-	static const char *const close[] = { "fi", "done", "}", NULL };
-	static const char *const pass[] = { "then", "do", "else", "elif", "!", NULL };
-	const struct sh_fragment *f = &c->frags[fi];
-	size_t w = 0;
-
-	*ret_done = false;
-	for (; w < cmd->n_words; w++) {
-		const struct sh_word *word = &cmd->words[w];
-
-		if (word_in(f, word, open)) {
-			st->depth++;
-		} else if (word_in(f, word, close)) {
-			if (st->depth == 0)
-				return refuse_at(c, fi, word->start, CMDLINE_SYNTAX,
-						 "'%.*s' without the start of its block",
-						 (int)(word->end - word->start), f->text + word->start);
-			st->depth--;
-		} else if (sh_word_is(f, word, "case")) {
-			st->depth++;
-			st->case_depth = 1;
-			case_words(f, cmd, w + 1, st);
-			*ret_done = true;
-			break;
-		} else if (sh_word_is(f, word, "for") || sh_word_is(f, word, "select")) {
-			st->depth++;	/* closed by its "done" */
-			*ret_done = true;
-			break;
-		} else if (!word_in(f, word, pass)) {
-			break;
-		}
-	}
-	*ret_w = w;
-	return 0;
-}
-
-static int command_scan(struct grub_ctx *c, size_t fi, const struct sh_command *cmd,
-			struct scan_state *st, enum sh_op before, enum sh_op after)
-{
-	static const char *const opaque[] = {
-		".", "source", "eval", "exec", "exit", "return", "alias", NULL,
-	};
-	const struct sh_fragment *f = &c->frags[fi];
-	size_t w = 0;
-	bool done;
-	int r;
-
-	if (st->case_depth > 0) {
-		case_words(f, cmd, 0, st);
-		return mentions_refuse(c, fi, cmd, 0);
-	}
-	r = keywords_skip(c, fi, cmd, st, &w, &done);
-	if (r < 0)
-		return r;
-	if (done)
-		return mentions_refuse(c, fi, cmd, w);
-	if (w == cmd->n_words)
-		return 0;
-	if (word_in(f, &cmd->words[w], opaque))
-		return refuse_at(c, fi, cmd->words[w].start, CMDLINE_UNSAFE,
-				 "'%.*s' can run or skip code the editor cannot see; it cannot tell what the kernel command line will be",
-				 (int)(cmd->words[w].end - cmd->words[w].start), f->text + cmd->words[w].start);
-	for (int var = 0; var < N_VARS; var++) {
-		r = var_scan(c, fi, cmd, w, st, var, before, after);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-/* The operator after item i, as the statement sees it ("x;" at a line's end is "x"). */
-static enum sh_op op_after(const struct sh_fragment *f, size_t i)
-{
-	if (i + 1 >= f->n_items)
-		return SH_OP_NEWLINE;
-	enum sh_op op = f->items[i + 1].op;
-
-	if (op == SH_OP_SEMI && (i + 2 >= f->n_items ||
-				 (f->items[i + 2].kind == SH_ITEM_OP && f->items[i + 2].op == SH_OP_NEWLINE)))
-		return SH_OP_NEWLINE;
-	return op;
-}
-
-/* `name ( )`: a function definition, not a subshell. */
-static bool is_function_header(const struct sh_fragment *f, size_t i)
-{
-	return i > 0 && f->items[i - 1].kind == SH_ITEM_COMMAND &&
-	       f->items[i - 1].command.n_words == 1 && i + 1 < f->n_items &&
-	       f->items[i + 1].kind == SH_ITEM_OP && f->items[i + 1].op == SH_OP_RPAREN;
-}
-
-static int op_scan(struct grub_ctx *c, size_t fi, size_t *i, struct scan_state *st,
-		   enum sh_op *prev, bool *cmd_since_op)
-{
-	const struct sh_fragment *f = &c->frags[fi];
-	const struct sh_item *it = &f->items[*i];
-
-	switch (it->op) {
-	case SH_OP_LPAREN:
-		if (st->case_depth > 0)
-			break;
-		if (is_function_header(f, *i))
-			(*i)++;
-		else
-			st->depth++;
-		break;
-	case SH_OP_RPAREN:
-		if (st->case_depth > 0)
-			break;
-		if (st->depth == 0)
-			return refuse_at(c, fi, it->offset, CMDLINE_SYNTAX,
-					 "')' without its '('");
-		st->depth--;
-		break;
-	case SH_OP_NEWLINE:
-		/* a newline right after && || | continues the list */
-		if (*cmd_since_op || (*prev != SH_OP_AND && *prev != SH_OP_OR && *prev != SH_OP_PIPE))
-			*prev = SH_OP_NEWLINE;
-		break;
-	default:
-		*prev = it->op;
-		break;
-	}
-	*cmd_since_op = false;
-	return 0;
-}
-
-static int fragment_scan(struct grub_ctx *c, size_t fi)
-{
-	const struct sh_fragment *f = &c->frags[fi];
-	struct scan_state st = {0};
-	enum sh_op prev = SH_OP_NEWLINE;
-	bool cmd_since_op = false;
-	int r = 0;
-
-	for (size_t i = 0; r >= 0 && i < f->n_items; i++) {
-		if (f->items[i].kind == SH_ITEM_OP) {
-			r = op_scan(c, fi, &i, &st, &prev, &cmd_since_op);
-			continue;
-		}
-		r = command_scan(c, fi, &f->items[i].command, &st, prev, op_after(f, i));
-		cmd_since_op = true;
-	}
-	if (r >= 0 && (st.depth > 0 || st.case_depth > 0))
-		return refuse_at(c, fi, f->len, CMDLINE_SYNTAX,
-				 "the file ends inside an if/case/loop or { } block");
-	return r;
-}
-
-static void ctx_release(struct grub_ctx *c)
-{
-	for (int var = 0; var < N_VARS; var++) {
-		for (size_t i = 0; i < c->vars[var].n; i++)
-			assignment_release(&c->vars[var].v[i]);
-		free(c->vars[var].v);
-		c->vars[var] = (struct var_state) {0};
-	}
-	for (size_t i = 0; c->frags && i < c->n_files; i++)
-		sh_fragment_release(&c->frags[i]);
-	free(c->frags);
-	c->frags = NULL;
-}
-
-/* The effective value starts at the last assignment and goes back while each refers to itself. */
-static void chain_find(struct var_state *vs)
-{
-	size_t k = vs->n ? vs->n - 1 : 0;
-
-	while (k > 0 && vs->v[k].self)
-		k--;
-	vs->first = k;
-}
-
-static int ctx_load(struct grub_ctx *c, const struct grub_file *files, size_t n_files)
-{
-	int r;
-
-	c->files = files;
-	c->n_files = n_files;
-	c->frags = calloc(n_files ? n_files : 1, sizeof(*c->frags));
-	if (!c->frags)
-		return no_memory(c);
-	for (size_t fi = 0; fi < n_files; fi++) {
-		unsigned line = 0;
-		const char *why = NULL;
-
-		if (memchr(files[fi].text, '\0', files[fi].len))
-			return cmdline_error_set(c->err, -EBADMSG, CMDLINE_SYNTAX, files[fi].name, 0,
-						 "the file contains a NUL byte; it is not a shell fragment");
-		r = sh_fragment_parse(files[fi].text, files[fi].len, &c->frags[fi], &line, &why);
-		if (r == -EBADMSG)
-			return cmdline_error_set(c->err, r, CMDLINE_SYNTAX, files[fi].name, line,
-						 "cannot read the file as sh: %s", why);
-		if (r < 0)
-			return no_memory(c);
-		r = fragment_scan(c, fi);
-		if (r < 0)
-			return r;
-	}
-	for (int var = 0; var < N_VARS; var++)
-		chain_find(&c->vars[var]);
-	return 0;
-}
 
 static int run_add(struct run **runs, size_t *n, size_t *cap, const struct run *r)
 {
@@ -676,7 +82,7 @@ static int runs_build(struct grub_ctx *c, int var, struct strbuf *value, struct 
 	if (r < 0) {
 		free(*ret);
 		*ret = NULL;
-		return no_memory(c);
+		return grub_ctx_no_memory(c);
 	}
 	return 0;
 }
@@ -694,7 +100,7 @@ static const struct run *run_at(const struct run *runs, size_t n, size_t off, si
 static bool unquoted_safe(const char *s)
 {
 	for (; *s; s++)
-		if (!is_name_char(*s) && !strchr(".,:=/+@%^-", *s))
+		if (!grub_is_name_char(*s) && !strchr(".,:=/+@%^-", *s))
 			return false;
 	return true;
 }
@@ -713,14 +119,15 @@ static int plan_locate(struct grub_ctx *c, int var, const struct cmdline_plan *p
 			continue;
 		run = run_at(runs, n_runs, t->start, t->len);
 		if (!run) {
-			const struct run *at = run_at(runs, n_runs, t->start, 0);
+			/* name the assignment where the expansion meets the rest of the token */
+			const struct run *at = run_at(runs, n_runs, t->start + t->len - 1, 0);
 			const struct assignment *a = at ? at->a : &c->vars[var].v[c->vars[var].n - 1];
 
 			return cmdline_error_set(c->err, -EBADMSG, CMDLINE_UNSAFE, c->files[a->file].name,
 						 a->line,
 						 "'%.*s' in %s is split across a $%s expansion; edit it by hand",
-						 (int)t->len, value->buf + t->start, var_names[var],
-						 var_names[var]);
+						 (int)t->len, value->buf + t->start, grub_var_names[var],
+						 grub_var_names[var]);
 		}
 		if (p->action[i] == CMDLINE_REPLACE) {
 			if (run->p->quote == SH_UNQUOTED && !unquoted_safe(p->replace[i]))
@@ -817,7 +224,7 @@ static int appends_place(struct grub_ctx *c, int var, const struct cmdline_plan 
 			r = strbuf_appends(&a->append, p->append[i]);
 	}
 	if (r < 0)
-		return no_memory(c);
+		return grub_ctx_no_memory(c);
 	if (!last || last->quote == SH_UNQUOTED)
 		a->requote = true;
 	a->changed = true;
@@ -845,14 +252,14 @@ static int var_edit(struct grub_ctx *c, int var, const char *const *add,
 		return r;
 	del = calloc(value.len + 1, sizeof(bool));
 	if (!del) {
-		r = no_memory(c);
+		r = grub_ctx_no_memory(c);
 		goto out;
 	}
 	r = plan_locate(c, var, &p, &value, runs, n_runs, del);
 	if (r < 0)
 		goto out;
 	if (runs_apply(c, &p, runs, n_runs, del) < 0) {
-		r = no_memory(c);
+		r = grub_ctx_no_memory(c);
 		goto out;
 	}
 	if (p.n_append > 0)
@@ -923,8 +330,8 @@ static int self_render(const struct grub_ctx *c, const struct assignment *a, siz
 	}
 	if (!next && a->append.len)
 		next = a->append.buf[0];
-	if (is_name_char(next))
-		return strbuf_appendf(out, "${%s}", var_names[var]);
+	if (grub_is_name_char(next))
+		return strbuf_appendf(out, "${%s}", grub_var_names[var]);
 	return strbuf_append(out, c->files[a->file].text + p->start, p->end - p->start);
 }
 
@@ -948,14 +355,14 @@ static int value_render_requoted(struct grub_ctx *c, const struct assignment *a,
 				return cmdline_error_set(c->err, -EBADMSG, CMDLINE_UNSAFE,
 							 c->files[a->file].name, a->line,
 							 "the value of %s would need double quotes, but it holds '%c'; edit it by hand",
-							 var_names[var], b[k]);
+							 grub_var_names[var], b[k]);
 		r = strbuf_append(out, b, n);
 	}
 	if (r >= 0 && a->append.len)
 		r = strbuf_append(out, a->append.buf, a->append.len);
 	if (r >= 0)
 		r = strbuf_appendc(out, '"');
-	return r < 0 ? no_memory(c) : 0;
+	return r < 0 ? grub_ctx_no_memory(c) : 0;
 }
 
 struct edit_span {
@@ -989,7 +396,7 @@ static int new_assignment_add(const struct grub_file *f, const struct cmdline_pl
 	if (!final_newline)
 		r = strbuf_appends(out, eol);
 	if (r >= 0)
-		r = strbuf_appendf(out, "%s=\"", var_names[VAR_DEFAULT]);
+		r = strbuf_appendf(out, "%s=\"", grub_var_names[GRUB_VAR_DEFAULT]);
 	for (size_t i = 0; r >= 0 && i < p->n_append; i++)
 		r = strbuf_appendf(out, "%s%s", i ? " " : "", p->append[i]);
 	if (r >= 0)
@@ -1010,8 +417,8 @@ static int file_render(struct grub_ctx *c, size_t fi, const struct cmdline_plan 
 
 	spans = calloc(c->vars[0].n + c->vars[1].n + 1, sizeof(*spans));
 	if (!spans)
-		return no_memory(c);
-	for (int var = 0; var < N_VARS; var++)
+		return grub_ctx_no_memory(c);
+	for (int var = 0; var < GRUB_N_VARS; var++)
 		for (size_t i = 0; i < c->vars[var].n; i++) {
 			const struct assignment *a = &c->vars[var].v[i];
 
@@ -1040,9 +447,9 @@ static int file_render(struct grub_ctx *c, size_t fi, const struct cmdline_plan 
 	if (r == -EBADMSG)
 		return r;
 	if (r < 0)
-		return no_memory(c);
+		return grub_ctx_no_memory(c);
 	*ret = strbuf_steal(&out);
-	return *ret ? 0 : no_memory(c);
+	return *ret ? 0 : grub_ctx_no_memory(c);
 }
 
 void grub_texts_free(char **texts, size_t n)
@@ -1064,7 +471,7 @@ static int effective_value(struct grub_ctx *c, int var, char **ret)
 	if (r < 0)
 		return r;
 	*ret = strbuf_steal(&value);
-	return *ret ? 0 : no_memory(c);
+	return *ret ? 0 : grub_ctx_no_memory(c);
 }
 
 int grub_read_cmdline(const struct grub_file *files, size_t n_files, char **ret_default,
@@ -1076,12 +483,12 @@ int grub_read_cmdline(const struct grub_file *files, size_t n_files, char **ret_
 
 	if (err)
 		*err = (struct cmdline_error) {0};
-	r = ctx_load(&c, files, n_files);
+	r = grub_ctx_load(&c, files, n_files);
 	if (r >= 0)
-		r = effective_value(&c, VAR_DEFAULT, &def);
+		r = effective_value(&c, GRUB_VAR_DEFAULT, &def);
 	if (r >= 0)
-		r = effective_value(&c, VAR_LINUX, &lin);
-	ctx_release(&c);
+		r = effective_value(&c, GRUB_VAR_LINUX, &lin);
+	grub_ctx_release(&c);
 	if (r < 0)
 		return r;
 	*ret_default = TAKE_PTR(def);
@@ -1165,25 +572,36 @@ oom:
 	return -ENOMEM;
 }
 
-/* Before editing: parameters appended after "--" or an open quote would not reach the kernel. */
-static int appends_refuse(struct grub_ctx *c, const char *def, const char *lin)
+/*
+ * Before editing: parameters appended after "--" or an open quote would not
+ * reach the kernel. Only asked when the edit has something to append.
+ */
+static int appends_refuse(struct grub_ctx *c, const char *def, const char *lin,
+			  const char *const *add, const char *const *remove)
 {
-	const char *values[N_VARS] = { [VAR_DEFAULT] = def, [VAR_LINUX] = lin };
+	const char *values[GRUB_N_VARS] = { [GRUB_VAR_DEFAULT] = def, [GRUB_VAR_LINUX] = lin };
+	struct cmdline_plan p = {0};
+	int r = cmdline_plan_make(def, strlen(def), add, remove, &p, c->err);
+	bool appends = r >= 0 && p.n_append > 0;
 
-	for (int var = 0; var < N_VARS; var++) {
+	cmdline_plan_release(&p);
+	if (r < 0 || !appends)
+		return r;
+
+	for (int var = 0; var < GRUB_N_VARS; var++) {
 		_cleanup_free_ struct cmdline_token *t = NULL;
 		size_t n, n_kernel;
 		const struct var_state *vs = &c->vars[var];
 		const struct assignment *a = vs->n ? &vs->v[vs->n - 1] : NULL;
 
 		if (cmdline_tokenize(values[var], strlen(values[var]), &t, &n, &n_kernel) < 0)
-			return no_memory(c);
+			return grub_ctx_no_memory(c);
 		if (n_kernel < n || (n > 0 && t[n - 1].open_quote))
 			return cmdline_error_set(c->err, -EBADMSG, CMDLINE_UNSAFE,
 						 a ? c->files[a->file].name : c->files[0].name,
 						 a ? a->line : 0,
 						 "%s has %s; parameters added after it would not reach the kernel",
-						 var_names[var], n_kernel < n ? "'--'" : "an open '\"'");
+						 grub_var_names[var], n_kernel < n ? "'--'" : "an open '\"'");
 	}
 	return 0;
 }
@@ -1200,7 +618,7 @@ static int result_verify(struct grub_ctx *c, char **texts, const char *const *ad
 	int r;
 
 	if (!files)
-		return no_memory(c);
+		return grub_ctx_no_memory(c);
 	for (size_t i = 0; i < c->n_files; i++) {
 		files[i] = c->files[i];
 		if (texts[i]) {
@@ -1210,7 +628,7 @@ static int result_verify(struct grub_ctx *c, char **texts, const char *const *ad
 	}
 	r = grub_read_cmdline(files, c->n_files, &def, &lin, &scratch);
 	if (r == -ENOMEM)
-		return no_memory(c);
+		return grub_ctx_no_memory(c);
 	stable = r >= 0;
 	if (stable && cmdline_plan_make(def, strlen(def), add, remove, &p, &scratch) >= 0) {
 		stable = !p.changes;
@@ -1236,7 +654,7 @@ static int length_check(struct grub_ctx *c, const char *old_def, const char *old
 	size_t limit = CMDLINE_MAX - GRUB_CMDLINE_RESERVE;
 
 	if (!files)
-		return no_memory(c);
+		return grub_ctx_no_memory(c);
 	for (size_t i = 0; i < c->n_files; i++) {
 		files[i] = c->files[i];
 		if (texts[i]) {
@@ -1258,12 +676,12 @@ static int length_check(struct grub_ctx *c, const char *old_def, const char *old
 static int texts_render(struct grub_ctx *c, const char *const *add, char ***ret)
 {
 	struct cmdline_plan p = {0};
-	bool append_line = c->vars[VAR_DEFAULT].n == 0 && add && add[0];
+	bool append_line = c->vars[GRUB_VAR_DEFAULT].n == 0 && add && add[0];
 	char **texts = calloc(c->n_files + 1, sizeof(char *));
 	int r = 0;
 
 	if (!texts)
-		return no_memory(c);
+		return grub_ctx_no_memory(c);
 	if (append_line)
 		r = cmdline_plan_make("", 0, add, NULL, &p, c->err);
 	for (size_t fi = 0; r >= 0 && fi < c->n_files; fi++)
@@ -1311,19 +729,19 @@ int grub_edit_cmdline(const struct grub_file *files, size_t n_files, const char 
 					 "no /etc/default/grub to edit");
 	r = params_check(add, remove, err);
 	if (r >= 0)
-		r = ctx_load(&c, files, n_files);
+		r = grub_ctx_load(&c, files, n_files);
 	if (r >= 0)
-		r = effective_value(&c, VAR_DEFAULT, &def);
+		r = effective_value(&c, GRUB_VAR_DEFAULT, &def);
 	if (r >= 0)
-		r = effective_value(&c, VAR_LINUX, &lin);
+		r = effective_value(&c, GRUB_VAR_LINUX, &lin);
 	if (r >= 0 && linux_removals(lin, add, remove, &lin_remove) < 0)
-		r = no_memory(&c);
-	if (r >= 0 && add && add[0])
-		r = appends_refuse(&c, def, lin);
+		r = grub_ctx_no_memory(&c);
 	if (r >= 0)
-		r = var_edit(&c, VAR_DEFAULT, add, remove);
+		r = appends_refuse(&c, def, lin, add, remove);
 	if (r >= 0)
-		r = var_edit(&c, VAR_LINUX, NULL, (const char *const *)lin_remove);
+		r = var_edit(&c, GRUB_VAR_DEFAULT, add, remove);
+	if (r >= 0)
+		r = var_edit(&c, GRUB_VAR_LINUX, NULL, (const char *const *)lin_remove);
 	if (r >= 0)
 		r = texts_render(&c, add, &texts);
 	if (r >= 0)
@@ -1332,10 +750,11 @@ int grub_edit_cmdline(const struct grub_file *files, size_t n_files, const char 
 		r = result_verify(&c, texts, add, (const char *const *)lin_remove, remove);
 	if (r < 0 || !texts) {
 		grub_texts_free(texts, n_files);
-		ctx_release(&c);
+		grub_ctx_release(&c);
 		return r;
 	}
-	ctx_release(&c);
+	grub_ctx_release(&c);
 	*ret_texts = texts;
 	return 0;
 }
+

@@ -26,9 +26,13 @@
  * an assignment inside if/case/while/for/{ }/( ) or a function, one joined by
  * && || | & ; to another command, several assignments or a command in one
  * statement, a redirection, ${VAR:=…}/unset/readonly/read of the variable,
- * a value spanning lines, and `.`/source/eval/exec/exit/return/alias
- * anywhere (they could run or skip code the editor cannot see), or
- * here-documents and unterminated quotes (the file cannot be read).
+ * a value spanning lines, `.`/source/eval/exec/exit/return/alias
+ * anywhere (they could run or skip code the editor cannot see), a statement
+ * naming the variables that is joined with backslash-newline, and text sh
+ * itself would stop at: here-documents, unterminated quotes, then/fi/done/
+ * esac/;;/&&/|/( out of place, a file ending inside a block or after &&.
+ * Adding is also refused when "--" or an open '"' would carry the new
+ * parameters away from the kernel.
  */
 
 struct grub_file {

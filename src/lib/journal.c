@@ -815,3 +815,31 @@ int journal_salvaged(struct journal *j, int64_t txn, struct salvage_entry **ret,
 	*ret_n = n;
 	return 0;
 }
+
+int journal_hook_insert(struct journal *j, int64_t txn, int seq, const char *argv, int status, const char *output,
+			size_t output_len, const char *started_at, struct error *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	char hash[SHA256_HEX_LEN + 1], now[32];
+
+	sha256_hex(output ? output : "", output_len, hash);
+	if (blob_put(j->db, hash, output, output_len) < 0)
+		return db_error(j, e, "cannot store a hook's output");
+	time_now_iso(now);
+	if (prepare(j, "INSERT INTO hook_run(txn, seq, argv, status, output_hash, started_at, finished_at) "
+		       "VALUES (?, ?, ?, ?, ?, ?, ?)", &st, e) < 0)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, txn);
+	sqlite3_bind_int(st, 2, seq);
+	sqlite3_bind_text(st, 3, argv, -1, SQLITE_STATIC);
+	if (status >= 0)
+		sqlite3_bind_int(st, 4, status);
+	else
+		sqlite3_bind_null(st, 4);
+	sqlite3_bind_text(st, 5, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, started_at, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_error(j, e, "cannot record a hook run");
+	return 0;
+}

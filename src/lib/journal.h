@@ -119,3 +119,5 @@ int journal_hook_runs(struct journal *j, int64_t txn, struct hook_run **ret, siz
 void hook_runs_free(struct hook_run *v, size_t n);
 int journal_salvaged(struct journal *j, int64_t txn, struct salvage_entry **ret, size_t *ret_n, struct error *e);
 void salvage_entries_free(struct salvage_entry *v, size_t n);
+int journal_hook_insert(struct journal *j, int64_t txn, int seq, const char *argv, int status, const char *output,
+			size_t output_len, const char *started_at, struct error *e);

@@ -412,21 +412,30 @@ static const char *modules_eol(const char *text)
 	return nl && nl > text && nl[-1] == '\r' ? "\r\n" : "\n";
 }
 
+/* Anything after the module word but blanks? (systemd would not load it) */
+static bool modline_has_args(const char *text, const struct modline *ml)
+{
+	for (size_t i = ml->word_end; i < ml->span.end; i++)
+		if (!is_c_space(text[i]))
+			return true;
+	return false;
+}
+
 int modfile_modules_has(const char *text, const char *module)
 {
 	_cleanup_free_ struct modline *lines = NULL;
 	size_t n;
-	int r;
+	int r, found = 0;
 
 	if (!name_valid(module))
 		return -EINVAL;
 	r = modules_parse(text, &lines, &n);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n && found != 1; i++)
 		if (modline_is(text, &lines[i], module))
-			return 1;
-	return 0;
+			found = modline_has_args(text, &lines[i]) ? 2 : 1;
+	return found;
 }
 
 int modfile_modules_add(const char *text, const char *module, char **ret_text,
@@ -942,9 +951,9 @@ static int options_line_params(const struct mline *l, const struct directive *d,
 	if (ret->unterminated) {
 		params_release(ret);
 		return error_set(err, l->lineno,
-				 "unterminated double quote in \"options %s\": the kernel would read "
-				 "the rest of the line as one value",
-				 module);
+				 "unterminated double quote in \"options %s\": the kernel would take "
+				 "the rest of the line, and every later option for %s, as one value",
+				 module, module);
 	}
 	return 0;
 }
@@ -1816,7 +1825,7 @@ static int cmdline_result(struct modfile_config *c, const char *modname, const c
 			  const char *value)
 {
 	if (strcmp(modname, "modprobe") == 0 && strncmp(param, "blacklist=", 10) == 0) {
-		for (const char *t = value;;) {
+		for (const char *t = value ? value : param + 10;;) {
 			size_t n = strcspn(t, ",");
 			int r = config_push(c, MODFILE_BLACKLIST, strndup(t, n), NULL,
 					    MODFILE_SOURCE_CMDLINE, 0, NULL);
@@ -1841,7 +1850,8 @@ struct kparse {
 static void kparse_quote(struct kparse *k, char *p)
 {
 	k->quoted = !k->quoted;
-	/* a quote may open only at a word's start ("mod.p=v w" as grub writes it) */
+	/* a quote may open a word (grub writes "mod.p=a b" for mod.p="a b");
+	 * anywhere but in a value it spoils the word */
 	if (k->quoted && k->st == KS_MODNAME && p == k->modname) {
 		k->quote_start = p;
 		k->modname = p + 1;

@@ -39,14 +39,16 @@ struct modfile_error {
 /* ---- /etc/modules: one module per line, optionally "module args" ------- */
 
 /*
- * Lines are read as systemd-modules-load (which Debian points at /etc/modules
- * through /etc/modules-load.d/modules.conf) and Debian's kmod init script read
- * them: whitespace stripped, empty lines and lines starting with '#' or ';'
- * skipped, the first word is the module. A line "vfio_pci ids=..." counts as
- * listing vfio_pci (but note that systemd-modules-load does not pass
- * arguments; the caller may want to warn about such lines).
+ * Lines are read as systemd-modules-load reads them (Debian's systemd links
+ * /etc/modules-load.d/modules.conf to ../modules): blanks stripped, empty
+ * lines and lines starting with '#' or ';' skipped, '\r' a blank. The first
+ * word is the module: "vfio_pci ids=..." lists vfio_pci, and add leaves it
+ * alone. But only Debian's sysvinit script (/etc/init.d/kmod) passes such
+ * arguments on; systemd-modules-load looks the whole line up as one name and
+ * loads nothing — hence the 2 below, for a warning.
  * New lines use the file's line ending (CRLF when its first line has one).
  */
+/* 1: listed on a line of its own; 2: listed only with arguments; 0: not listed. */
 int modfile_modules_has(const char *text, const char *module);
 int modfile_modules_add(const char *text, const char *module, char **ret_text,
 			struct modfile_error *err);
@@ -83,7 +85,8 @@ int modfile_remove_blacklist(const char *text, const char *module, char **ret_te
  * compare with '-' and '_' as equal, as the kernel's parameq() does; values
  * compare after the kernel strips their double quotes.
  * An "options M" line with an unbalanced double quote is refused (-EBADMSG):
- * the kernel would read the rest of the line as one value.
+ * kmod joins every options line for M, so the kernel would take the rest of
+ * that line and every later option for M (ours too) as one value.
  */
 int modfile_set_options(const char *text, const char *module, const char *options,
 			char **ret_text, struct modfile_error *err);

@@ -255,9 +255,10 @@ int rootfs_list_dir(const struct rootfs *r, const char *dir, const char *suffix,
 		if (k < 0)
 			break;
 	}
-	if (k == 0 && errno)
-		k = error_set(e, EXIT_IO, "cannot list %s: %s",
-			      rootfs_display(r, dir, shown, sizeof(shown)), strerror(errno)), negative_errno();
+	if (k == 0 && errno) {
+		k = negative_errno();
+		error_set(e, EXIT_IO, "cannot list %s: %s", rootfs_display(r, dir, shown, sizeof(shown)), strerror(-k));
+	}
 	closedir(d);
 	if (k < 0) {
 		strv_free(names, n);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* shfrag.c — a reader for sourced sh fragments (/etc/default/grub): words, quotes, operators. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@ struct lexer {
 	size_t cap_words;
 	size_t err_offset;
 	const char *why;
+	size_t multiline_quote;	/* where the first quoted string spanning lines began, or SIZE_MAX */
 };
 
 static bool is_name_start(char c)
@@ -316,6 +318,16 @@ static int escape_add(struct lexer *lx, struct sh_word *w, size_t *cap, enum sh_
 	});
 }
 
+/*
+ * Remember the first quoted string that runs over a line end: when the file
+ * later turns out unreadable, a quote left open there is the likely cause.
+ */
+static void quote_note_lines(struct lexer *lx, size_t from, size_t to)
+{
+	if (lx->multiline_quote == SIZE_MAX && memchr(lx->s + from, '\n', to - from))
+		lx->multiline_quote = from;
+}
+
 static int single_read(struct lexer *lx, struct sh_word *w, size_t *cap)
 {
 	size_t p = lx->pos;
@@ -324,6 +336,7 @@ static int single_read(struct lexer *lx, struct sh_word *w, size_t *cap)
 
 	if (r < 0)
 		return r;
+	quote_note_lines(lx, lx->pos, p);
 	r = part_add(w, cap, &(struct sh_part) {
 		.kind = SH_LITERAL, .quote = SH_SINGLE, .group = group,
 		.start = lx->pos + 1, .end = p - 1,
@@ -363,6 +376,8 @@ static int double_read(struct lexer *lx, struct sh_word *w, size_t *cap)
 			lx->pos++;
 		}
 	}
+	if (r >= 0)
+		quote_note_lines(lx, from, lx->pos);
 	/* Keep "" visible as an empty part, so the word can be written back as it was. */
 	if (r >= 0 && w->n_parts == first_part)
 		r = part_add(w, cap, &(struct sh_part) {
@@ -628,7 +643,7 @@ bool sh_word_is(const struct sh_fragment *f, const struct sh_word *w, const char
 int sh_fragment_parse(const char *text, size_t len, struct sh_fragment *ret,
 		      unsigned *ret_line, const char **ret_why)
 {
-	struct lexer lx = { .s = text, .len = len };
+	struct lexer lx = { .s = text, .len = len, .multiline_quote = SIZE_MAX };
 	struct sh_fragment f = { .text = text, .len = len };
 	int r;
 
@@ -645,7 +660,10 @@ int sh_fragment_parse(const char *text, size_t len, struct sh_fragment *ret,
 	f.items = lx.items;
 	f.n_items = lx.n_items;
 	if (r < 0) {
-		if (r == -EBADMSG) {
+		if (r == -EBADMSG && lx.multiline_quote < lx.err_offset) {
+			*ret_line = sh_fragment_line(&f, lx.multiline_quote);
+			*ret_why = "a quote opened here runs over several lines and the rest of the file does not read (an unterminated quote?)";
+		} else if (r == -EBADMSG) {
 			*ret_line = sh_fragment_line(&f, lx.err_offset);
 			*ret_why = lx.why;
 		}

@@ -10,6 +10,7 @@
 
 int error_set(struct error *e, int exit_code, const char *fmt, ...)
 {
+	int saved = errno;	/* callers write `return error_set(...), negative_errno();` */
 	va_list ap;
 
 	if (!e)
@@ -18,6 +19,7 @@ int error_set(struct error *e, int exit_code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(e->text, sizeof(e->text), fmt, ap);
 	va_end(ap);
+	errno = saved;
 	return exit_code;
 }
 

@@ -56,7 +56,10 @@ static size_t fixture_list(const char *dir, char ***ret)
 	if (asprintf(&path, "%s/%s", fixtures, dir) < 0 || !(d = opendir(path)))
 		return 0;
 	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
+		size_t len = strlen(de->d_name);
+
+		/* SOURCES.md documents the corpus; kmod reads only *.conf in modprobe.d */
+		if (de->d_name[0] == '.' || (len > 3 && !strcmp(de->d_name + len - 3, ".md")))
 			continue;
 		v = realloc(v, (n + 1) * sizeof(*v));
 		if (asprintf(&v[n], "%s/%s", dir, de->d_name) < 0)
@@ -238,8 +241,15 @@ static void test_modules_specific(void)
 		   "# both spellings, as found on a host edited by two guides\nvfio-pci\nvfio_pci\n"
 		   "snd-hda-intel\n");
 
-	ok(modfile_modules_has(params, "kvm-intel") == 1, "params: 'kvm_intel nested=1' lists kvm-intel");
-	ok(modfile_modules_has(params, "vfio_iommu_type1") == 1, "params: indented line counts");
+	ok(modfile_modules_has(params, "kvm-intel") == 2,
+	   "params: 'kvm_intel nested=1 ' lists kvm-intel only with arguments");
+	ok(modfile_modules_has(params, "lp") == 1, "params: 'lp' on a line of its own");
+	ok(modfile_modules_has(params, "loop") == 2, "params: 'loop max_loop=64' has arguments");
+	ok(modfile_modules_has(params, "vfio_iommu_type1") == 2, "params: indented line counts");
+	ok(modfile_modules_has("vfio-pci ids=1:2\nvfio_pci\r\n", "vfio_pci") == 1,
+	   "a plain line wins over one with arguments; '\\r' is a blank");
+	check_edit("params: a line with arguments counts as present", OP_MODULES_ADD, params, "kvm_intel",
+		   NULL, NULL, params);
 	ok(modfile_modules_has(params, "tun") == 1, "params: tab-indented line counts");
 	ok(modfile_modules_has(params, "rtc") == 0, "params: ';rtc' is a comment (systemd)");
 	ok(modfile_modules_has(params, "i2c-dev") == 0, "params: '# i2c-dev' is a comment");

@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
-# t0400-grub-corpus.sh — the grub editor on real-world files, judged by sh itself (prints TAP).
+# t0430-grub-corpus.sh — the grub editor on real-world files, judged by sh itself (prints TAP).
 #
-# usage: t0400-grub-corpus.sh [EDIT_HELPER]   (or EDIT_HELPER in the environment)
+# usage: t0430-grub-corpus.sh [EDIT_HELPER]   (or EDIT_HELPER in the environment)
 #
 # For every fixtures/grub/* root and every parameter set: edit a copy, then
 # let sh source the result the way grub-mkconfig does (DESIGN.md §5) and check
@@ -28,7 +28,6 @@ trap 'rm -rf "$TMP"' EXIT INT TERM
 
 n=0
 failed=0
-CR=$(printf '\r')
 
 pass() {
 	n=$((n + 1))
@@ -46,36 +45,61 @@ diag() {
 	sed 's/^/#   /' "$@"
 }
 
-# What sh makes of a root, as grub-mkconfig sources it; the CR of CRLF files
-# is a blank to the kernel, so it is dropped here.
+# What sh makes of a root, as grub-mkconfig sources it: both values, split
+# by a unit separator. The CR of CRLF files is a blank to the kernel, so it
+# is dropped here.
+US=$(printf '\037')
 oracle() {
 	(cd "$1" && sh -c 'unset GRUB_CMDLINE_LINUX_DEFAULT GRUB_CMDLINE_LINUX
 		. ./etc/default/grub
 		for f in ./etc/default/grub.d/*.cfg; do [ -e "$f" ] && . "$f"; done
-		printf %s "$'"$2"'"' 2>/dev/null) | tr -d '\r'
+		printf "%s\037%s" "$GRUB_CMDLINE_LINUX_DEFAULT" "$GRUB_CMDLINE_LINUX"' 2>/dev/null) | tr -d '\r'
 }
 
-# A file with a final line ending added in its own style when it has none,
-# so that appending a line after it does not count as changing it.
-normalised() {
-	cat "$1"
-	if [ -s "$1" ] && [ -n "$(tail -c1 "$1" | tr -d '\n')" ]; then
-		if grep -q "$CR\$" "$1"; then printf '\r\n'; else printf '\n'; fi
-	fi
+# Every line outside the edited assignments byte-identical, the same files,
+# line endings and the final newline as before (perl-base is always there).
+# shellcheck disable=SC2016 # a perl program, not shell
+BYTES_CHECK='
+use strict;
+use warnings;
+my ($orig, $copy) = @ARGV;
+sub files {
+	my ($root, $rel) = @_;
+	opendir(my $dh, "$root/$rel") or die "$root/$rel: $!";
+	my @out;
+	for my $e (sort grep { $_ ne "." && $_ ne ".." } readdir $dh) {
+		if (-d "$root/$rel/$e") { push @out, files($root, "$rel/$e") } else { push @out, "$rel/$e" }
+	}
+	return @out;
 }
-
-# Lines that are not an assignment of the edited variables.
-unedited_lines() {
-	normalised "$1" | grep -Ev '^[[:space:]]*(export[[:space:]]+)?GRUB_CMDLINE_LINUX(_DEFAULT)?='
+sub slurp {
+	open(my $fh, "<:raw", $_[0]) or die "$_[0]: $!";
+	local $/;
+	my $t = <$fh>;
+	return defined $t ? $t : "";
 }
-
-ends_with_newline() {
-	[ ! -s "$1" ] || [ -z "$(tail -c1 "$1" | tr -d '\n')" ]
+# a missing final line ending is added in the file own style, so that
+# appending a line after the last one does not count as changing it
+sub unedited {
+	my $t = shift;
+	$t .= ($t =~ /\r\n/ ? "\r\n" : "\n") if length($t) && $t !~ /\n\z/;
+	return join "", grep { !/^[ \t]*(export[ \t]+)?GRUB_CMDLINE_LINUX(_DEFAULT)?=/ } ($t =~ /[^\n]*\n/g);
 }
-
-lf_only_endings() {
-	perl -ne '$n++ if /(?<!\r)\n\z/; END { print $n + 0 }' "$1"
+sub lf_only { my $n = () = $_[0] =~ /(?<!\r)\n/g; return $n }
+my @a = files($orig, "etc");
+my @b = files($copy, "etc");
+if ("@a" ne "@b") { print "the set of files changed: [@a] -> [@b]\n"; exit 1 }
+my $bad = 0;
+for my $f (@a) {
+	my ($x, $y) = (slurp("$orig/$f"), slurp("$copy/$f"));
+	if (unedited($x) ne unedited($y)) { print "$f: lines outside the edited assignments differ\n"; $bad = 1 }
+	my $nx = !length($x) || $x =~ /\n\z/;
+	my $ny = !length($y) || $y =~ /\n\z/;
+	if ($nx != $ny) { print "$f: final newline changed\n"; $bad = 1 }
+	if ($x =~ /\r\n/ && lf_only($x) == 0 && lf_only($y) != 0) { print "$f: a CRLF file got LF-only lines\n"; $bad = 1 }
 }
+exit $bad;
+'
 
 # Word-level check of the effective values before and after (kernel keys
 # compare with '-' and '_' equal); prints what is wrong, exits non-zero.
@@ -128,57 +152,20 @@ words_check() {
 	}'
 }
 
-# The files under a root, relative to it, one per line.
-root_files() {
-	(cd "$1" && find etc -type f | LC_ALL=C sort)
-}
-
-# Every line outside the edited assignments, line endings and the final newline as before.
 bytes_check() {
-	orig=$1 copy=$2
-	root_files "$orig" >"$TMP/files.orig"
-	root_files "$copy" >"$TMP/files.copy"
-	if ! cmp -s "$TMP/files.orig" "$TMP/files.copy"; then
-		echo "the set of files changed"
-		return 1
-	fi
-	while read -r f; do
-		unedited_lines "$orig/$f" >"$TMP/lines.orig"
-		unedited_lines "$copy/$f" >"$TMP/lines.copy"
-		if ! cmp -s "$TMP/lines.orig" "$TMP/lines.copy"; then
-			echo "$f: lines outside the edited assignments differ:"
-			diff "$TMP/lines.orig" "$TMP/lines.copy" | head -20
-			return 1
-		fi
-		a=no; b=no
-		ends_with_newline "$orig/$f" && a=yes
-		ends_with_newline "$copy/$f" && b=yes
-		if [ "$a" != "$b" ]; then
-			echo "$f: final newline was $a, is $b"
-			return 1
-		fi
-		if grep -q "$CR\$" "$orig/$f" && [ "$(lf_only_endings "$orig/$f")" = 0 ] &&
-		   [ "$(lf_only_endings "$copy/$f")" != 0 ]; then
-			echo "$f: CRLF file got LF-only lines"
-			return 1
-		fi
-	done <"$TMP/files.orig"
-	return 0
+	perl -e "$BYTES_CHECK" "$1" "$2"
 }
 
-# $1 fixture root, $2 label, $3 adds, $4 removes (space-separated)
+# $1 fixture root, $2 label, $3 adds, $4 removes (space-separated);
+# old_def and old_lin hold what sh makes of the original.
 corpus_case() {
 	orig=$1 label=$2 adds=$3 removes=$4
-	copy="$TMP/copy"
-	rm -rf "$copy"
+	copy="$TMP/c$n"
 	cp -R "$orig" "$copy"
 
 	args=
 	for a in $adds; do args="$args --add $a"; done
 	for r in $removes; do args="$args --remove $r"; done
-
-	old_def=$(oracle "$orig" GRUB_CMDLINE_LINUX_DEFAULT)
-	old_lin=$(oracle "$orig" GRUB_CMDLINE_LINUX)
 
 	# shellcheck disable=SC2086 # word splitting of args is intended
 	if ! "$HELPER" grub "$copy" $args >"$TMP/out" 2>"$TMP/err"; then
@@ -193,8 +180,9 @@ corpus_case() {
 	fi
 	pass "$label: edit"
 
-	new_def=$(oracle "$copy" GRUB_CMDLINE_LINUX_DEFAULT)
-	new_lin=$(oracle "$copy" GRUB_CMDLINE_LINUX)
+	new=$(oracle "$copy")
+	new_def=${new%%"$US"*}
+	new_lin=${new#*"$US"}
 	if words_check "$old_def" "$new_def" "$old_lin" "$new_lin" "$adds" "$removes" >"$TMP/why"; then
 		pass "$label: sh oracle sees each parameter once, removals gone, the rest kept"
 	else
@@ -211,20 +199,20 @@ corpus_case() {
 		diag "$TMP/why"
 	fi
 
-	rm -rf "$TMP/again"
-	cp -R "$copy" "$TMP/again"
+	again="$TMP/a$n"
+	cp -R "$copy" "$again"
 	# shellcheck disable=SC2086
-	if "$HELPER" grub "$TMP/again" $args >"$TMP/out" 2>"$TMP/err" &&
-	   [ ! -s "$TMP/out" ] && diff -r "$copy" "$TMP/again" >/dev/null; then
+	if "$HELPER" grub "$again" $args >"$TMP/out" 2>"$TMP/err" &&
+	   [ ! -s "$TMP/out" ] && diff -r "$copy" "$again" >/dev/null; then
 		pass "$label: a second edit changes nothing"
 	else
 		fail "$label: a second edit changes nothing"
 		diag "$TMP/out" "$TMP/err"
-		diff -r "$copy" "$TMP/again" | diag
+		diff -r "$copy" "$again" | diag
 	fi
 }
 
-# The editor's own reading of the original agrees with sh.
+# The editor's own reading of the original agrees with sh (old_def, old_lin).
 reader_case() {
 	orig=$1 label=$2
 	if ! "$HELPER" grub-read "$orig" >"$TMP/read" 2>"$TMP/err"; then
@@ -232,8 +220,7 @@ reader_case() {
 		diag "$TMP/err"
 		return
 	fi
-	printf 'GRUB_CMDLINE_LINUX_DEFAULT=%s\nGRUB_CMDLINE_LINUX=%s\n' \
-		"$(oracle "$orig" GRUB_CMDLINE_LINUX_DEFAULT)" "$(oracle "$orig" GRUB_CMDLINE_LINUX)" >"$TMP/sh"
+	printf 'GRUB_CMDLINE_LINUX_DEFAULT=%s\nGRUB_CMDLINE_LINUX=%s\n' "$old_def" "$old_lin" >"$TMP/sh"
 	if cmp -s "$TMP/read" "$TMP/sh"; then
 		pass "$label: reader agrees with sh"
 	else
@@ -245,8 +232,7 @@ reader_case() {
 # $1 fixture root, $2 label, $3 helper arguments
 refuse_case() {
 	orig=$1 label=$2 args=$3
-	copy="$TMP/copy"
-	rm -rf "$copy"
+	copy="$TMP/r$n"
 	cp -R "$orig" "$copy"
 	want=$(cat "$orig/EXPECT")
 
@@ -265,6 +251,9 @@ refuse_case() {
 for root in "$FIXTURES"/grub/*/; do
 	root=${root%/}
 	name=grub/$(basename "$root")
+	old=$(oracle "$root")
+	old_def=${old%%"$US"*}
+	old_lin=${old#*"$US"}
 	reader_case "$root" "$name"
 	corpus_case "$root" "$name [intel_iommu=on iommu=pt]" "intel_iommu=on iommu=pt" ""
 	corpus_case "$root" "$name [iommu=pt]" "iommu=pt" ""
@@ -279,12 +268,13 @@ for root in "$FIXTURES"/grub-refuse/*/; do
 done
 
 # Parameters the shell would interpret are never written.
+# shellcheck disable=SC2016 # the $ and ` are the point
 for bad in 'a=$(id)' 'a=`id`' 'a="b"' "a='b'" 'a=b;c' 'a|b' 'a&b' 'a<b' 'a>b' 'a\b'; do
-	rm -rf "$TMP/copy"
-	cp -R "$FIXTURES/grub/01-debian12-default" "$TMP/copy"
-	"$HELPER" grub "$TMP/copy" --add "$bad" >/dev/null 2>"$TMP/err"
+	copy="$TMP/p$n"
+	cp -R "$FIXTURES/grub/01-debian12-default" "$copy"
+	"$HELPER" grub "$copy" --add "$bad" >/dev/null 2>"$TMP/err"
 	rc=$?
-	if [ "$rc" -eq 5 ] && diff -r "$FIXTURES/grub/01-debian12-default" "$TMP/copy" >/dev/null; then
+	if [ "$rc" -eq 5 ] && diff -r "$FIXTURES/grub/01-debian12-default" "$copy" >/dev/null; then
 		pass "parameter '$bad' is refused (exit 5), file untouched"
 	else
 		fail "parameter '$bad' is refused (exit $rc)"

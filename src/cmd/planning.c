@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* planning.c — shared by plan, apply and diff PROFILE: host facts, the profile, the plan, its output. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "diff.h"
+#include "hw.h"
+#include "kmods.h"
+#include "planning.h"
+#include "strbuf.h"
+
+struct kernel_facts {
+	const struct rootfs *root;
+	char **kernels;
+	size_t n;
+	struct kmods **ctx;	/* opened on first use */
+};
+
+static int kernel_has_module(void *data, const char *kernel, const char *module)
+{
+	struct kernel_facts *kf = data;
+
+	for (size_t i = 0; i < kf->n; i++) {
+		struct error ignored = { 0 };
+
+		if (!streq(kf->kernels[i], kernel))
+			continue;
+		if (!kf->ctx[i] && kmods_open(kf->root, kernel, &kf->ctx[i], &ignored) < 0)
+			return -EIO;
+		return kmods_has_module(kf->ctx[i], module);
+	}
+	return -ENOENT;
+}
+
+static void kernel_facts_clear(struct kernel_facts *kf)
+{
+	for (size_t i = 0; kf->ctx && i < kf->n; i++)
+		kmods_free(kf->ctx[i]);
+	free(kf->ctx);
+	strv_free(kf->kernels, kf->n);
+	memset(kf, 0, sizeof(*kf));
+}
+
+void planned_clear(struct planned *pl)
+{
+	plan_clear(&pl->plan);
+	profile_free(pl->profile);
+	memset(pl, 0, sizeof(*pl));
+}
+
+int planned_make(struct ctx *ctx, const char *name, struct planned *ret)
+{
+	struct kernel_facts kf = { .root = ctx->root };
+	struct host_facts facts = { .kernel_has_module = kernel_has_module, .data = &kf };
+	struct planned pl = { 0 };
+	_cleanup_free_ char *cpuinfo = NULL;
+	char vendor[64];
+	int k;
+
+	if (asprintf(&cpuinfo, "%s/cpuinfo", ctx->procfs) < 0)
+		return error_set(&ctx->err, EXIT_IO, "out of memory"), -ENOMEM;
+	facts.cpuinfo = cpuinfo;
+	if (hw_cpu_vendor(ctx->procfs, vendor, sizeof(vendor)) == 0)
+		facts.cpu_vendor = vendor;
+	k = kmods_list_kernels(ctx->root, &kf.kernels, &kf.n, &ctx->err);
+	if (k == 0 && !(kf.ctx = calloc(kf.n + 1, sizeof(*kf.ctx)))) {
+		error_set(&ctx->err, EXIT_IO, "out of memory");
+		k = -ENOMEM;
+	}
+	facts.kernels = (const char *const *)kf.kernels;
+	facts.n_kernels = kf.n;
+	if (k == 0)
+		k = profile_load(ctx->root, name, &facts, &pl.profile, &ctx->err);
+	if (k == 0)
+		k = plan_make(ctx->root, ctx->sysfs, pl.profile, &pl.plan, &ctx->err);
+	kernel_facts_clear(&kf);
+	if (k < 0) {
+		planned_clear(&pl);
+		return k;
+	}
+	*ret = pl;
+	return 0;
+}
+
+static const char *severity_name(enum finding_severity s)
+{
+	return s == FINDING_BLOCKING ? "blocking" : s == FINDING_WARNING ? "warning" : "info";
+}
+
+int planned_diff(const struct planned *pl, struct strbuf *out)
+{
+	for (size_t i = 0; i < pl->plan.n_changes; i++) {
+		int k = diff_file_change(out, &pl->plan.changes[i]);
+
+		if (k < 0)
+			return k;
+	}
+	return 0;
+}
+
+void planned_print_findings(const struct planned *pl, FILE *f)
+{
+	for (size_t i = 0; i < pl->plan.n_findings; i++) {
+		const struct finding *x = &pl->plan.findings[i];
+
+		fprintf(f, "  %-8s %s\n", severity_name(x->severity), x->message);
+		if (x->hint)
+			fprintf(f, "           next: %s\n", x->hint);
+	}
+}
+
+void planned_print_hooks(const struct ctx *ctx, const struct planned *pl, const struct hook_config *hc, FILE *f)
+{
+	bool chrooted = !streq(ctx->root->path, "/");
+
+	for (size_t i = 0; i < pl->plan.hooks.n; i++) {
+		_cleanup_free_ char *cmd = hook_config_command_line(hc, pl->plan.hooks.v[i]);
+
+		fprintf(f, "  %s%s%s%s\n", cmd ? cmd : pl->plan.hooks.v[i], chrooted ? "  (chrooted into " : "",
+			chrooted ? ctx->root->path : "", chrooted ? ")" : "");
+	}
+}
+
+struct json_object *planned_json(const struct ctx *ctx, const struct planned *pl, const struct hook_config *hc)
+{
+	struct json_object *o = json_object_new_object(), *a, *b;
+
+	json_object_object_add(o, "profile", json_object_new_string(pl->profile->name));
+	json_object_object_add(o, "origin", json_object_new_string(pl->profile->origin));
+	b = json_object_new_object();
+	json_object_object_add(b, "kind", json_object_new_string(bootloader_name(pl->plan.boot.kind)));
+	json_object_object_add(b, "cmdline_file", json_object_new_string(pl->plan.boot.cmdline_file));
+	json_object_object_add(b, "reason", json_object_new_string(pl->plan.boot.reason));
+	json_object_object_add(o, "bootloader", b);
+	json_object_object_add(o, "cmdline", pl->plan.effective_cmdline ? json_object_new_string(pl->plan.effective_cmdline) : NULL);
+	a = json_object_new_array();
+	for (size_t i = 0; i < pl->plan.n_changes; i++) {
+		_cleanup_strbuf_ struct strbuf d = STRBUF_INIT;
+		struct json_object *f = json_object_new_object();
+
+		diff_file_change(&d, &pl->plan.changes[i]);
+		json_object_object_add(f, "path", json_object_new_string(pl->plan.changes[i].path));
+		json_object_object_add(f, "change", json_object_new_string(change_kind(&pl->plan.changes[i])));
+		json_object_object_add(f, "diff", json_object_new_string(strbuf_str(&d)));
+		json_object_array_add(a, f);
+	}
+	json_object_object_add(o, "files", a);
+	a = json_object_new_array();
+	for (size_t i = 0; i < pl->plan.hooks.n; i++) {
+		_cleanup_free_ char *cmd = hook_config_command_line(hc, pl->plan.hooks.v[i]);
+
+		json_object_array_add(a, json_object_new_string(cmd ? cmd : pl->plan.hooks.v[i]));
+	}
+	json_object_object_add(o, "hooks", a);
+	a = json_object_new_array();
+	for (size_t i = 0; i < pl->plan.n_findings; i++) {
+		const struct finding *x = &pl->plan.findings[i];
+		struct json_object *f = json_object_new_object();
+
+		json_object_object_add(f, "severity", json_object_new_string(severity_name(x->severity)));
+		json_object_object_add(f, "id", json_object_new_string(x->id));
+		json_object_object_add(f, "message", json_object_new_string(x->message));
+		json_object_object_add(f, "hint", x->hint ? json_object_new_string(x->hint) : NULL);
+		json_object_array_add(a, f);
+	}
+	json_object_object_add(o, "findings", a);
+	json_object_object_add(o, "blocked", json_object_new_boolean(plan_blocked(&pl->plan)));
+	json_object_object_add(o, "changed", json_object_new_boolean(pl->plan.n_changes > 0));
+	json_object_object_add(o, "root", json_object_new_string(ctx->root->path));
+	return o;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* planning.h — a profile resolved against this host and planned against its files. */
+#pragma once
+
+#include <stdio.h>
+
+#include "cmd.h"
+#include "hooks.h"
+#include "plan.h"
+#include "strbuf.h"
+
+struct planned {
+	struct profile *profile;
+	struct plan plan;
+};
+
+/* Read the host's facts (CPU vendor, installed kernels), load the profile, plan it. */
+int planned_make(struct ctx *ctx, const char *name, struct planned *ret);
+void planned_clear(struct planned *pl);
+int planned_diff(const struct planned *pl, struct strbuf *out);
+void planned_print_findings(const struct planned *pl, FILE *f);
+void planned_print_hooks(const struct ctx *ctx, const struct planned *pl, const struct hook_config *hc, FILE *f);
+struct json_object *planned_json(const struct ctx *ctx, const struct planned *pl, const struct hook_config *hc);

@@ -1,0 +1,610 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* plan.c — compute what applying a profile changes, with the pure editors; nothing is written. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmdline.h"
+#include "grubfile.h"
+#include "hooks.h"
+#include "managed.h"
+#include "modfile.h"
+#include "plan.h"
+#include "strbuf.h"
+
+#define GRUB_MAIN "/etc/default/grub"
+#define GRUB_DROPIN_DIR "/etc/default/grub.d/"
+#define KERNEL_CMDLINE "/etc/kernel/cmdline"
+#define ETC_MODULES "/etc/modules"
+#define MODPROBE_DIR "/etc/modprobe.d/"
+
+/* Every managed file with its state on disk and the text the plan gives it. */
+struct ws_file {
+	char *path;
+	struct file_state before;
+	char *text;		/* NULL: as before (or absent) */
+	size_t len;
+	bool remove;		/* the plan deletes it */
+};
+
+struct workspace {
+	struct ws_file *v;
+	size_t n;
+};
+
+int finding_add(struct finding **v, size_t *n, enum finding_severity sev, const char *id, const char *hint,
+		const char *fmt, ...)
+{
+	struct finding *nv = realloc(*v, (*n + 1) * sizeof(**v));
+	va_list ap;
+	int k;
+
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	nv[*n] = (struct finding){ .severity = sev, .id = strdup(id), .hint = hint ? strdup(hint) : NULL };
+	va_start(ap, fmt);
+	k = vasprintf(&nv[*n].message, fmt, ap);
+	va_end(ap);
+	(*n)++;
+	return k < 0 || !nv[*n - 1].id ? -ENOMEM : 0;
+}
+
+void findings_free(struct finding *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].id);
+		free(v[i].message);
+		free(v[i].hint);
+	}
+	free(v);
+}
+
+static void ws_clear(struct workspace *w)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		free(w->v[i].path);
+		file_state_clear(&w->v[i].before);
+		free(w->v[i].text);
+	}
+	free(w->v);
+	memset(w, 0, sizeof(*w));
+}
+
+static struct ws_file *ws_find(struct workspace *w, const char *path)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (streq(w->v[i].path, path))
+			return &w->v[i];
+	return NULL;
+}
+
+/* The file at path, added as absent when the root does not have it. */
+static struct ws_file *ws_get(struct workspace *w, const char *path)
+{
+	struct ws_file *f = ws_find(w, path), *nv;
+
+	if (f)
+		return f;
+	nv = realloc(w->v, (w->n + 1) * sizeof(*nv));
+	if (!nv)
+		return NULL;
+	w->v = nv;
+	f = &nv[w->n];
+	memset(f, 0, sizeof(*f));
+	if (!(f->path = strdup(path)))
+		return NULL;
+	w->n++;
+	return f;
+}
+
+/* The text the plan has for f so far: its edit, or what is on disk ("" when absent). */
+static const char *ws_text(const struct ws_file *f)
+{
+	if (f->text)
+		return f->text;
+	return f->before.present ? f->before.data : "";
+}
+
+static void ws_set(struct ws_file *f, char *text)
+{
+	free(f->text);
+	f->text = text;
+	f->len = strlen(text);
+}
+
+static int ws_load(const struct rootfs *r, struct workspace *w, struct error *e)
+{
+	struct managed_set set;
+	int k = managed_scan(r, &set, e);
+
+	if (k < 0)
+		return k;
+	for (size_t i = 0; i < set.n; i++) {
+		struct ws_file *f = ws_get(w, set.files[i].path);
+
+		if (!f) {
+			managed_set_clear(&set);
+			return -ENOMEM;
+		}
+		f->before = set.files[i].state;
+		memset(&set.files[i].state, 0, sizeof(set.files[i].state));
+	}
+	managed_set_clear(&set);
+	return 0;
+}
+
+static const char **strv_terminated(const struct strv *s)
+{
+	const char **v = calloc(s->n + 1, sizeof(char *));
+
+	for (size_t i = 0; v && i < s->n; i++)
+		v[i] = s->v[i];
+	return v;
+}
+
+static int cmdline_refusal(const struct rootfs *r, const struct cmdline_error *ce, const char *fallback_file,
+			   struct error *e)
+{
+	char shown[4096];
+	const char *file = ce->file ? ce->file : fallback_file;
+
+	rootfs_display(r, file, shown, sizeof(shown));
+	if (ce->line)
+		return error_set(e, EXIT_BAD_INPUT, "%s:%u: %s; iommuctl edits only what it can read exactly: "
+				 "simplify that line by hand, then run the command again", shown, ce->line, ce->message);
+	return error_set(e, EXIT_BAD_INPUT, "%s: %s", shown, ce->message);
+}
+
+/* GRUB's files in the order grub-mkconfig sources them: the main file, then the drop-ins. */
+static size_t grub_files(struct workspace *w, struct grub_file *files, struct ws_file **owners, size_t max)
+{
+	struct ws_file *main_file = ws_get(w, GRUB_MAIN);
+	size_t n = 0;
+
+	if (!main_file)
+		return 0;
+	files[n] = (struct grub_file){ .name = GRUB_MAIN, .text = ws_text(main_file),
+				       .len = strlen(ws_text(main_file)) };
+	owners[n++] = main_file;
+	for (size_t i = 0; i < w->n && n < max; i++) {
+		struct ws_file *f = &w->v[i];
+
+		if (strncmp(f->path, GRUB_DROPIN_DIR, strlen(GRUB_DROPIN_DIR)) != 0 || !f->before.present)
+			continue;
+		files[n] = (struct grub_file){ .name = f->path, .text = ws_text(f), .len = strlen(ws_text(f)) };
+		owners[n++] = f;
+	}
+	return n;
+}
+
+static int effective_grub_cmdline(struct workspace *w, char **ret, struct cmdline_error *ce)
+{
+	struct grub_file files[64];
+	struct ws_file *owners[64];
+	size_t n = grub_files(w, files, owners, ARRAY_SIZE(files));
+	_cleanup_free_ char *def = NULL, *lin = NULL;
+	int k;
+
+	if (!n)
+		return -ENOMEM;
+	k = grub_read_cmdline(files, n, &def, &lin, ce);
+	if (k < 0)
+		return k;
+	return asprintf(ret, "%s%s%s", lin, *lin && *def ? " " : "", def) < 0 ? -ENOMEM : 0;
+}
+
+static int edit_grub(const struct rootfs *r, struct workspace *w, const struct profile *p, struct error *e)
+{
+	_cleanup_free_ const char **add = strv_terminated(&p->kernel_add);
+	_cleanup_free_ const char **rm = strv_terminated(&p->kernel_remove);
+	struct cmdline_error ce = { 0 };
+	struct grub_file files[64];
+	struct ws_file *owners[64];
+	char **texts = NULL;
+	size_t n;
+	int k;
+
+	if (!add || !rm)
+		return -ENOMEM;
+	n = grub_files(w, files, owners, ARRAY_SIZE(files));
+	if (!n)
+		return -ENOMEM;
+	k = grub_edit_cmdline(files, n, add, rm, &texts, &ce);
+	if (k < 0)
+		return k == -ENOMEM ? k : (cmdline_refusal(r, &ce, GRUB_MAIN, e), -EBADMSG);
+	for (size_t i = 0; i < n; i++)
+		if (texts[i]) {
+			ws_set(owners[i], texts[i]);
+			texts[i] = NULL;
+		}
+	grub_texts_free(texts, n);
+	return 0;
+}
+
+/* /etc/kernel/cmdline is one line; proxmox-boot-tool and kernel-install read exactly that. */
+static int edit_kernel_cmdline(const struct rootfs *r, struct workspace *w, const struct profile *p,
+			       struct error *e)
+{
+	_cleanup_free_ const char **add = strv_terminated(&p->kernel_add);
+	_cleanup_free_ const char **rm = strv_terminated(&p->kernel_remove);
+	_cleanup_free_ char *line = NULL, *edited = NULL;
+	struct ws_file *f = ws_get(w, KERNEL_CMDLINE);
+	struct cmdline_error ce = { 0 };
+	char shown[4096], *text;
+	const char *old, *nl;
+	size_t len;
+	int k;
+
+	if (!add || !rm || !f)
+		return -ENOMEM;
+	rootfs_display(r, KERNEL_CMDLINE, shown, sizeof(shown));
+	if (!f->before.present)
+		return error_set(e, EXIT_BAD_INPUT, "%s does not exist, but the boot loader reads the kernel command "
+				 "line from it; write the current one there (without BOOT_IMAGE=), then run the command again",
+				 shown), -ENOENT;
+	old = ws_text(f);
+	len = strlen(old);
+	nl = memchr(old, '\n', len);
+	if (nl && old + len > nl + 1 && strspn(nl + 1, "\n") != strlen(nl + 1))
+		return error_set(e, EXIT_BAD_INPUT, "%s:2: the file has more than one line, but only the first is the "
+				 "command line; join them into one line, then run the command again", shown), -EBADMSG;
+	line = strndup(old, nl ? (size_t)(nl - old) : len);
+	if (!line)
+		return -ENOMEM;
+	k = cmdline_edit(line, add, rm, &edited, &ce);
+	if (k < 0)
+		return k == -ENOMEM ? k : (cmdline_refusal(r, &ce, KERNEL_CMDLINE, e), -EBADMSG);
+	if (asprintf(&text, "%s%s", edited, nl ? nl : "") < 0)
+		return -ENOMEM;
+	ws_set(f, text);
+	return 0;
+}
+
+static int plan_modules(const struct rootfs *r, struct workspace *w, const struct profile *p, struct error *e)
+{
+	struct ws_file *f;
+	int k = 0;
+
+	if (!p->modules_add.n && !p->modules_remove.n)
+		return 0;
+	if (!(f = ws_get(w, ETC_MODULES)))
+		return -ENOMEM;
+	for (size_t i = 0; k >= 0 && i < p->modules_add.n + p->modules_remove.n; i++) {
+		struct modfile_error me = { 0 };
+		bool adding = i < p->modules_add.n;
+		const char *m = adding ? p->modules_add.v[i] : p->modules_remove.v[i - p->modules_add.n];
+		char *text = NULL, shown[4096];
+
+		k = adding ? modfile_modules_add(ws_text(f), m, &text, &me)
+			   : modfile_modules_remove(ws_text(f), m, &text, &me);
+		if (k == -EBADMSG)
+			return error_set(e, EXIT_BAD_INPUT, "%s:%u: %s; fix that line by hand, then run the command again",
+					 rootfs_display(r, ETC_MODULES, shown, sizeof(shown)), me.line, me.reason), k;
+		if (k > 0)
+			ws_set(f, text);
+		else
+			free(text);
+	}
+	return k < 0 ? k : 0;
+}
+
+static bool is_modprobe_file(const struct ws_file *f)
+{
+	return strncmp(f->path, MODPROBE_DIR, strlen(MODPROBE_DIR)) == 0 && str_has_suffix(f->path, ".conf");
+}
+
+/* What kmod makes of the managed modprobe.d files as they are now and the next boot's command line. */
+static int modprobe_config(struct workspace *w, const char *cmdline, struct modfile_config **ret)
+{
+	_cleanup_free_ struct modfile_source *src = calloc(w->n + 1, sizeof(*src));
+	size_t n = 0;
+
+	if (!src)
+		return -ENOMEM;
+	for (size_t i = 0; i < w->n; i++)
+		if (is_modprobe_file(&w->v[i]) && w->v[i].before.present)
+			src[n++] = (struct modfile_source){ .name = w->v[i].path, .text = ws_text(&w->v[i]) };
+	return modfile_config_parse(src, n, cmdline, ret);
+}
+
+static int modprobe_refusal(const struct rootfs *r, const char *path, const struct modfile_error *me,
+			    struct error *e)
+{
+	char shown[4096];
+
+	return error_set(e, EXIT_BAD_INPUT, "%s:%u: %s; fix that line by hand, then run the command again",
+			 rootfs_display(r, path, shown, sizeof(shown)), me->line, me->reason), -EBADMSG;
+}
+
+static int plan_blacklist(const struct rootfs *r, struct workspace *w, const struct profile *p, const char *cmdline,
+			  struct plan *out, struct error *e)
+{
+	_cleanup_modfile_config_ struct modfile_config *cfg = NULL;
+	struct ws_file *target;
+	int k;
+
+	if (!p->blacklist_add.n && !p->blacklist_remove.n)
+		return 0;
+	k = modprobe_config(w, cmdline, &cfg);
+	if (k < 0)
+		return k;
+	target = ws_get(w, p->blacklist_file ? p->blacklist_file : PROFILE_DEFAULT_BLACKLIST_FILE);
+	if (!target)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->blacklist_add.n; i++) {
+		const struct modfile_entry *hit = modfile_config_find_blacklist(cfg, p->blacklist_add.v[i]);
+		struct modfile_error me = { 0 };
+		char *text = NULL;
+
+		if (hit) {
+			k = hit->line ? finding_add(&out->findings, &out->n_findings, FINDING_INFO, "already-blacklisted",
+						    NULL, "%s is already blacklisted in %s:%u; not adding it again",
+						    p->blacklist_add.v[i], hit->source, hit->line)
+				      : finding_add(&out->findings, &out->n_findings, FINDING_INFO, "already-blacklisted",
+						    NULL, "%s is already blacklisted on the kernel command line "
+						    "(modprobe.blacklist=); not adding it again", p->blacklist_add.v[i]);
+			if (k < 0)
+				return k;
+			continue;
+		}
+		k = modfile_add_blacklist(ws_text(target), p->blacklist_add.v[i], &text, &me);
+		if (k == -EBADMSG)
+			return modprobe_refusal(r, target->path, &me, e);
+		if (k < 0)
+			return k;
+		if (k > 0)
+			ws_set(target, text);
+		else
+			free(text);
+	}
+	/* A removal must reach every file that blacklists the module, or it stays blacklisted. */
+	for (size_t i = 0; i < p->blacklist_remove.n; i++)
+		for (size_t j = 0; j < w->n; j++) {
+			struct modfile_error me = { 0 };
+			char *text = NULL;
+
+			if (!is_modprobe_file(&w->v[j]) || (!w->v[j].before.present && !w->v[j].text))
+				continue;
+			k = modfile_remove_blacklist(ws_text(&w->v[j]), p->blacklist_remove.v[i], &text, &me);
+			if (k == -EBADMSG)
+				return modprobe_refusal(r, w->v[j].path, &me, e);
+			if (k < 0)
+				return k;
+			if (k > 0)
+				ws_set(&w->v[j], text);
+			else
+				free(text);
+		}
+	return 0;
+}
+
+static int plan_vfio(const struct rootfs *r, struct workspace *w, const struct profile *p, const char *cmdline,
+		     struct plan *out, struct error *e)
+{
+	_cleanup_modfile_config_ struct modfile_config *cfg = NULL;
+	_cleanup_strbuf_ struct strbuf opts = STRBUF_INIT;
+	_cleanup_free_ char *current = NULL;
+	const struct modfile_entry *where = NULL;
+	const char *file = p->vfio_file ? p->vfio_file : PROFILE_DEFAULT_VFIO_FILE;
+	struct modfile_error me = { 0 };
+	struct ws_file *target;
+	char *text = NULL;
+	int k;
+
+	if (!p->vfio_ids.n)
+		return 0;
+	k = modprobe_config(w, cmdline, &cfg);
+	if (k < 0)
+		return k;
+	strbuf_appends(&opts, "ids=");
+	for (size_t i = 0; i < p->vfio_ids.n; i++)
+		strbuf_appendf(&opts, "%s%s", i ? "," : "", p->vfio_ids.v[i]);
+	if (p->disable_vga == 1)
+		strbuf_appends(&opts, " disable_vga=1");
+	k = modfile_config_get_param(cfg, "vfio_pci", "ids", &current, &where);
+	if (k > 0 && where && streq(where->source, MODFILE_SOURCE_CMDLINE))
+		/* DESIGN.md §5: the command line already carries the list; a second one in
+		 * modprobe.d would conflict with it. */
+		return finding_add(&out->findings, &out->n_findings, FINDING_WARNING, "vfio-ids-on-cmdline",
+				   "remove vfio-pci.ids= from the kernel command line to let iommuctl manage the list",
+				   "vfio-pci.ids=%s is set on the kernel command line; not writing a second list to %s",
+				   current ? current : "", file);
+	if (k > 0 && where && !streq(where->source, file))
+		k = finding_add(&out->findings, &out->n_findings, FINDING_WARNING, "vfio-ids-elsewhere",
+				"remove that options line so that one file says which devices vfio-pci takes",
+				"%s:%u also sets vfio-pci ids=%s; kmod joins both and the later one wins",
+				where->source, where->line, current ? current : "");
+	if (k < 0)
+		return k;
+	if (!(target = ws_get(w, file)))
+		return -ENOMEM;
+	k = modfile_set_options(ws_text(target), "vfio-pci", opts.buf, &text, &me);
+	if (k == -EBADMSG)
+		return modprobe_refusal(r, file, &me, e);
+	if (k > 0)
+		ws_set(target, text);
+	else
+		free(text);
+	return k < 0 ? k : 0;
+}
+
+static bool ws_changed(const struct ws_file *f)
+{
+	if (!f->text)
+		return false;
+	if (!f->before.present)
+		return true;
+	return f->len != f->before.len || memcmp(f->text, f->before.data, f->len) != 0;
+}
+
+static int collect_changes(struct workspace *w, struct plan *out)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		struct ws_file *f = &w->v[i];
+		struct file_change *c, *nv;
+
+		if (!ws_changed(f))
+			continue;
+		nv = realloc(out->changes, (out->n_changes + 1) * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		out->changes = nv;
+		c = &nv[out->n_changes++];
+		memset(c, 0, sizeof(*c));
+		c->path = strdup(f->path);
+		if (!c->path || file_state_copy(&c->before, &f->before) < 0)
+			return -ENOMEM;
+		/* A new file gets what Debian's own files in /etc have: 0644 root:root. */
+		c->after.mode = f->before.present ? f->before.mode : 0644;
+		c->after.uid = f->before.present ? f->before.uid : 0;
+		c->after.gid = f->before.present ? f->before.gid : 0;
+		file_state_set_content(&c->after, TAKE_PTR(f->text), f->len);
+	}
+	return 0;
+}
+
+static int cmp_change(const void *a, const void *b)
+{
+	return strcmp(((const struct file_change *)a)->path, ((const struct file_change *)b)->path);
+}
+
+static int choose_hooks(struct plan *out)
+{
+	bool cmdline = false, initramfs = false;
+	int k = 0;
+
+	for (size_t i = 0; i < out->n_changes; i++) {
+		const char *path = out->changes[i].path;
+
+		if (streq(path, out->boot.cmdline_file) ||
+		    (streq(out->boot.cmdline_file, GRUB_MAIN) && strncmp(path, GRUB_DROPIN_DIR, strlen(GRUB_DROPIN_DIR)) == 0))
+			cmdline = true;
+		if (streq(path, ETC_MODULES) || strncmp(path, MODPROBE_DIR, strlen(MODPROBE_DIR)) == 0)
+			initramfs = true;
+	}
+	/* The initramfs first: proxmox-boot-tool refresh copies it to the ESPs. */
+	if (initramfs)
+		k = strv_add(&out->hooks, HOOK_UPDATE_INITRAMFS);
+	if (k == 0 && cmdline && out->boot.refresh_hook)
+		k = strv_add(&out->hooks, out->boot.refresh_hook);
+	if (k == 0 && cmdline && !out->boot.refresh_hook)
+		k = finding_add(&out->findings, &out->n_findings, FINDING_WARNING, "no-refresh-hook",
+				"run `kernel-install add KERNEL-VERSION /boot/vmlinuz-KERNEL-VERSION` for each installed kernel",
+				"systemd-boot without proxmox-boot-tool: the boot entries take the new command line only "
+				"when they are regenerated");
+	return k;
+}
+
+/* DESIGN.md §7: parameters in a file the boot loader in use does not read do nothing. */
+static int check_unread_file(struct workspace *w, const struct profile *p, struct plan *out)
+{
+	bool grub_in_use = streq(out->boot.cmdline_file, GRUB_MAIN);
+	_cleanup_free_ char *other = NULL;
+	struct cmdline_error ce = { 0 };
+	struct ws_file *f;
+
+	if (grub_in_use) {
+		f = ws_find(w, KERNEL_CMDLINE);
+		if (!f || !f->before.present)
+			return 0;
+		other = strndup(f->before.data, strcspn(f->before.data, "\n"));
+	} else {
+		f = ws_find(w, GRUB_MAIN);
+		if (!f || !f->before.present || effective_grub_cmdline(w, &other, &ce) < 0)
+			return 0;
+	}
+	for (size_t i = 0; other && i < p->kernel_add.n; i++) {
+		_cleanup_free_ char *key = strndup(p->kernel_add.v[i], strcspn(p->kernel_add.v[i], "="));
+
+		if (key && cmdline_has(other, key))
+			return finding_add(&out->findings, &out->n_findings, FINDING_WARNING, "cmdline-in-unread-file",
+					   "keep the parameters in the file the boot loader reads; the other one is ignored",
+					   "%s also sets %s, but %s does not read it (%s)",
+					   grub_in_use ? KERNEL_CMDLINE : GRUB_MAIN, key, bootloader_name(out->boot.kind),
+					   out->boot.reason);
+	}
+	return 0;
+}
+
+static int copy_findings(const struct profile *p, struct plan *out)
+{
+	for (size_t i = 0; i < p->n_findings; i++) {
+		const struct finding *f = &p->findings[i];
+		int k = finding_add(&out->findings, &out->n_findings, f->severity, f->id, f->hint, "%s", f->message);
+
+		if (k < 0)
+			return k;
+	}
+	return 0;
+}
+
+static int next_boot_cmdline(struct workspace *w, struct plan *out)
+{
+	struct cmdline_error ce = { 0 };
+	struct ws_file *f;
+
+	if (streq(out->boot.cmdline_file, GRUB_MAIN))
+		return effective_grub_cmdline(w, &out->effective_cmdline, &ce) == -ENOMEM ? -ENOMEM : 0;
+	f = ws_find(w, KERNEL_CMDLINE);
+	if (f && (f->text || f->before.present))
+		out->effective_cmdline = strndup(ws_text(f), strcspn(ws_text(f), "\n"));
+	return 0;
+}
+
+int plan_make(const struct rootfs *r, const char *sysfs, const struct profile *p, struct plan *ret, struct error *e)
+{
+	struct workspace w = { 0 };
+	struct plan out = { 0 };
+	int k;
+
+	k = bootloader_detect(r, sysfs, &out.boot, e);
+	if (k == 0)
+		k = ws_load(r, &w, e);
+	if (k == 0)
+		k = copy_findings(p, &out);
+	if (k == 0 && (p->kernel_add.n || p->kernel_remove.n))
+		k = streq(out.boot.cmdline_file, GRUB_MAIN) ? edit_grub(r, &w, p, e) : edit_kernel_cmdline(r, &w, p, e);
+	if (k == 0)
+		k = next_boot_cmdline(&w, &out);
+	if (k == 0)
+		k = plan_modules(r, &w, p, e);
+	if (k == 0)
+		k = plan_blacklist(r, &w, p, out.effective_cmdline, &out, e);
+	if (k == 0)
+		k = plan_vfio(r, &w, p, out.effective_cmdline, &out, e);
+	if (k == 0)
+		k = check_unread_file(&w, p, &out);
+	if (k == 0)
+		k = collect_changes(&w, &out);
+	if (k == 0 && out.n_changes)
+		qsort(out.changes, out.n_changes, sizeof(*out.changes), cmp_change);
+	if (k == 0)
+		k = choose_hooks(&out);
+	ws_clear(&w);
+	if (k < 0) {
+		if (k == -ENOMEM)
+			error_set(e, EXIT_IO, "out of memory");
+		plan_clear(&out);
+		return k;
+	}
+	*ret = out;
+	return 0;
+}
+
+void plan_clear(struct plan *p)
+{
+	file_changes_free(p->changes, p->n_changes);
+	strv_clear(&p->hooks);
+	findings_free(p->findings, p->n_findings);
+	free(p->effective_cmdline);
+	memset(p, 0, sizeof(*p));
+}
+
+bool plan_blocked(const struct plan *p)
+{
+	for (size_t i = 0; i < p->n_findings; i++)
+		if (p->findings[i].severity == FINDING_BLOCKING)
+			return true;
+	return false;
+}

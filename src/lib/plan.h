@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* plan.h — from a profile and the files on disk to the exact new contents, hooks and findings. */
+#pragma once
+
+#include "bootloader.h"
+#include "journal.h"
+#include "profile.h"
+
+struct plan {
+	struct bootloader boot;
+	struct file_change *changes;	/* only files whose state changes, sorted by path */
+	size_t n_changes;
+	struct strv hooks;		/* hook names to run after the change, in order */
+	struct finding *findings;	/* the profile's, then the plan's own */
+	size_t n_findings;
+	char *effective_cmdline;	/* the kernel command line the next boot gets after the change */
+};
+
+/* Pure with respect to the system: reads the managed files, changes nothing. Errors: a
+ * file the editors cannot edit safely (EXIT_BAD_INPUT, with file and line), I/O. */
+int plan_make(const struct rootfs *r, const char *sysfs, const struct profile *p, struct plan *ret,
+	      struct error *e);
+void plan_clear(struct plan *p);
+/* Whether a finding blocks (needs --force). */
+bool plan_blocked(const struct plan *p);
+int finding_add(struct finding **v, size_t *n, enum finding_severity sev, const char *id, const char *hint,
+		const char *fmt, ...) _printf_(6, 7);
+void findings_free(struct finding *v, size_t n);

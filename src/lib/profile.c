@@ -1,0 +1,778 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* profile.c — profiles: string lists, findings, merging includes, loading and listing profiles. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "profile-internal.h"
+#include "strbuf.h"
+
+/* Includes nest at most this deep; a cycle is caught long before, this only
+ * bounds the work a tangle of diamond includes could cause. */
+#define INCLUDE_DEPTH_MAX 16
+
+/* ======================================================================
+ * String lists
+ * ====================================================================== */
+
+void strv_clear(struct strv *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	s->v = NULL;
+	s->n = 0;
+}
+
+int strv_add(struct strv *s, const char *str)
+{
+	char *copy = strdup(str);
+	char **nv;
+
+	if (!copy)
+		return -ENOMEM;
+	nv = realloc(s->v, (s->n + 2) * sizeof(char *));
+	if (!nv) {
+		free(copy);
+		return -ENOMEM;
+	}
+	nv[s->n++] = copy;
+	nv[s->n] = NULL;
+	s->v = nv;
+	return 0;
+}
+
+bool strv_contains(const struct strv *s, const char *str)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (streq(s->v[i], str))
+			return true;
+	return false;
+}
+
+int strv_put(struct strv *s, const char *str)
+{
+	return strv_contains(s, str) ? 0 : strv_add(s, str);
+}
+
+/* Remove item i, keeping the order of the rest and the NULL after the last. */
+static void strv_remove_at(struct strv *s, size_t i)
+{
+	free(s->v[i]);
+	memmove(&s->v[i], &s->v[i + 1], (s->n - i) * sizeof(char *));
+	s->n--;
+}
+
+static char dash_fold(char c)
+{
+	return c == '-' ? '_' : c;
+}
+
+bool module_name_eq(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++)
+		if (dash_fold(*a) != dash_fold(*b))
+			return false;
+	return *a == *b;
+}
+
+int module_list_put(struct strv *s, const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (module_name_eq(s->v[i], name))
+			return 0;
+	return strv_add(s, name);
+}
+
+/* The key of a kernel parameter: "iommu" for "iommu=pt" and for "iommu".
+ * The kernel compares __setup() keys byte for byte, so no '-'/'_' folding. */
+static size_t kernel_key_len(const char *param)
+{
+	return strcspn(param, "=");
+}
+
+static bool kernel_same_key(const char *a, const char *b)
+{
+	size_t la = kernel_key_len(a);
+
+	return la == kernel_key_len(b) && strncmp(a, b, la) == 0;
+}
+
+bool kernel_remove_matches(const char *remove, const char *add)
+{
+	if (streq(remove, add))
+		return true;
+	return !strchr(remove, '=') && kernel_same_key(remove, add);
+}
+
+int kernel_list_put(struct strv *s, const char *param)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		char *copy;
+
+		if (!kernel_same_key(s->v[i], param))
+			continue;
+		if (streq(s->v[i], param))
+			return 0;
+		copy = strdup(param);
+		if (!copy)
+			return -ENOMEM;
+		free(s->v[i]);
+		s->v[i] = copy;
+		return 0;
+	}
+	return strv_add(s, param);
+}
+
+/* ======================================================================
+ * Profiles and findings
+ * ====================================================================== */
+
+static int set_string(char **dst, const char *src)
+{
+	char *copy = NULL;
+
+	if (src && !(copy = strdup(src)))
+		return -ENOMEM;
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+struct profile *profile_new(const char *name, const char *origin)
+{
+	struct profile *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->disable_vga = -1;
+	if (set_string(&p->name, name) < 0 || set_string(&p->origin, origin) < 0 ||
+	    set_string(&p->description, "") < 0) {
+		profile_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void finding_clear(struct finding *f)
+{
+	free(f->id);
+	free(f->message);
+	free(f->hint);
+}
+
+void profile_free(struct profile *p)
+{
+	if (!p)
+		return;
+	free(p->name);
+	free(p->description);
+	free(p->origin);
+	strv_clear(&p->kernel_add);
+	strv_clear(&p->kernel_remove);
+	strv_clear(&p->modules_add);
+	strv_clear(&p->modules_remove);
+	strv_clear(&p->blacklist_add);
+	strv_clear(&p->blacklist_remove);
+	free(p->blacklist_file);
+	strv_clear(&p->vfio_devices);
+	strv_clear(&p->vfio_ids);
+	free(p->vfio_file);
+	for (size_t i = 0; i < p->n_findings; i++)
+		finding_clear(&p->findings[i]);
+	free(p->findings);
+	free(p);
+}
+
+static bool findings_have(const struct profile *p, const char *id, const char *message)
+{
+	for (size_t i = 0; i < p->n_findings; i++)
+		if (streq(p->findings[i].id, id) && streq(p->findings[i].message, message))
+			return true;
+	return false;
+}
+
+/* Diamond includes (two profiles both including vfio) bring the same finding
+ * twice; it is said once. */
+static int finding_push(struct profile *p, enum finding_severity severity, const char *id,
+			const char *message, const char *hint)
+{
+	struct finding *nv, *f;
+
+	if (findings_have(p, id, message))
+		return 0;
+	nv = realloc(p->findings, (p->n_findings + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	p->findings = nv;
+	f = &nv[p->n_findings];
+	*f = (struct finding){ .severity = severity };
+	f->id = strdup(id);
+	f->message = strdup(message);
+	f->hint = hint ? strdup(hint) : NULL;
+	if (!f->id || !f->message || (hint && !f->hint)) {
+		finding_clear(f);
+		return -ENOMEM;
+	}
+	p->n_findings++;
+	return 0;
+}
+
+int profile_add_finding(struct profile *p, enum finding_severity severity, const char *id,
+			const char *hint, const char *fmt, ...)
+{
+	_cleanup_free_ char *message = NULL;
+	va_list ap;
+	int k;
+
+	va_start(ap, fmt);
+	k = vasprintf(&message, fmt, ap);
+	va_end(ap);
+	if (k < 0) {
+		message = NULL;
+		return -ENOMEM;
+	}
+	return finding_push(p, severity, id, message, hint);
+}
+
+bool profile_name_valid(const char *name)
+{
+	static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
+	size_t n = strlen(name);
+
+	return n > 0 && n <= PROFILE_NAME_MAX && name[0] != '.' && strspn(name, chars) == n;
+}
+
+/* ======================================================================
+ * Merging
+ *
+ * acc holds what the included profiles intend, already merged in include
+ * order; outer is the including profile's own settings, laid over it:
+ *  - lists keep the first position of each item; a later "key=value" in
+ *    kernel_add replaces the earlier value of that key where it stands;
+ *  - when outer adds what an inner profile removes, or removes what it adds,
+ *    the OUTER profile wins: the item leaves the inner list. The including
+ *    profile is the one the user wrote on top, and an include is a starting
+ *    point to adjust, not a constraint (this is how a local profile takes
+ *    iommu=pt back out of the built-in vfio);
+ *  - blacklist_file, vfio_file and disable_vga set in outer replace inner's.
+ * Within one file, adding and removing the same item is refused by the parser.
+ * ====================================================================== */
+
+struct list_rules {
+	int (*put_add)(struct strv *s, const char *item);
+	int (*put_remove)(struct strv *s, const char *item);
+	bool (*matches)(const char *remove, const char *add);
+};
+
+static const struct list_rules kernel_rules = { kernel_list_put, strv_put, kernel_remove_matches };
+static const struct list_rules module_rules = { module_list_put, module_list_put, module_name_eq };
+
+static int merge_pair(struct strv *acc_add, struct strv *acc_remove, const struct strv *add,
+		      const struct strv *remove, const struct list_rules *rules)
+{
+	int k;
+
+	for (size_t i = 0; i < add->n; i++) {
+		for (size_t j = acc_remove->n; j-- > 0;)
+			if (rules->matches(acc_remove->v[j], add->v[i]))
+				strv_remove_at(acc_remove, j);
+		if ((k = rules->put_add(acc_add, add->v[i])) < 0)
+			return k;
+	}
+	for (size_t i = 0; i < remove->n; i++) {
+		for (size_t j = acc_add->n; j-- > 0;)
+			if (rules->matches(remove->v[i], acc_add->v[j]))
+				strv_remove_at(acc_add, j);
+		if ((k = rules->put_remove(acc_remove, remove->v[i])) < 0)
+			return k;
+	}
+	return 0;
+}
+
+static int merge_union(struct strv *acc, const struct strv *outer)
+{
+	for (size_t i = 0; i < outer->n; i++) {
+		int k = strv_put(acc, outer->v[i]);
+		if (k < 0)
+			return k;
+	}
+	return 0;
+}
+
+static int merge_scalars(struct profile *acc, const struct profile *outer)
+{
+	if (outer->disable_vga >= 0)
+		acc->disable_vga = outer->disable_vga;
+	if (outer->blacklist_file && set_string(&acc->blacklist_file, outer->blacklist_file) < 0)
+		return -ENOMEM;
+	if (outer->vfio_file && set_string(&acc->vfio_file, outer->vfio_file) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int profile_merge(struct profile *acc, const struct profile *outer)
+{
+	int k;
+
+	if ((k = merge_pair(&acc->kernel_add, &acc->kernel_remove, &outer->kernel_add,
+			    &outer->kernel_remove, &kernel_rules)) < 0 ||
+	    (k = merge_pair(&acc->modules_add, &acc->modules_remove, &outer->modules_add,
+			    &outer->modules_remove, &module_rules)) < 0 ||
+	    (k = merge_pair(&acc->blacklist_add, &acc->blacklist_remove, &outer->blacklist_add,
+			    &outer->blacklist_remove, &module_rules)) < 0 ||
+	    (k = merge_union(&acc->vfio_devices, &outer->vfio_devices)) < 0 ||
+	    (k = merge_union(&acc->vfio_ids, &outer->vfio_ids)) < 0 ||
+	    (k = merge_scalars(acc, outer)) < 0)
+		return k;
+	for (size_t i = 0; i < outer->n_findings; i++) {
+		const struct finding *f = &outer->findings[i];
+		if ((k = finding_push(acc, f->severity, f->id, f->message, f->hint)) < 0)
+			return k;
+	}
+	return 0;
+}
+
+/* ======================================================================
+ * Loading
+ * ====================================================================== */
+
+struct loader {
+	const struct rootfs *r;
+	const struct host_facts *facts;
+	bool fill_builtins;	/* false while listing: built-ins need host facts */
+};
+
+/* One local profile being resolved. The chain of frames is the include path,
+ * walked upwards to find a cycle and to name it. */
+struct frame {
+	const char *name;
+	const char *path;
+	int line;		/* the include being resolved, in this frame's file */
+	unsigned depth;
+	const struct frame *parent;
+};
+
+static int load_any(const struct loader *l, const char *name, const struct frame *parent,
+		    struct profile **ret, struct error *e);
+
+static int load_builtin(const struct loader *l, const struct profile_builtin *b, struct profile **ret,
+			struct error *e)
+{
+	_cleanup_(profile_freep) struct profile *p = profile_new(b->name, "built-in");
+	int k;
+
+	if (!p || set_string(&p->description, b->description) < 0)
+		return -ENOMEM;
+	if (l->fill_builtins && (k = b->fill(p, l->facts, e)) < 0)
+		return k;
+	*ret = TAKE_PTR(p);
+	return 0;
+}
+
+/* A profile decides the kernel command line and which drivers load, so only
+ * a file no one but root can change is read. */
+static int check_owner(const struct loader *l, const char *path, const struct file_state *fs,
+		       struct error *e)
+{
+	_cleanup_strbuf_ struct strbuf fix = STRBUF_INIT;
+	char shown[4096];
+
+	if (fs->uid == 0 && !(fs->mode & 022))
+		return 0;
+	rootfs_display(l->r, path, shown, sizeof(shown));
+	if (fs->uid != 0)
+		strbuf_appendf(&fix, "chown root:root %s", shown);
+	if (fs->mode & 022)
+		strbuf_appendf(&fix, "%schmod go-w %s", fix.len ? " && " : "", shown);
+	error_set(e, EXIT_REFUSED,
+		  "refusing profile %s: it is owned by uid %u and has mode %04o, so someone other than "
+		  "root can change it, and a profile decides the kernel command line and which drivers "
+		  "load; check its content, then run: %s",
+		  shown, (unsigned)fs->uid, (unsigned)fs->mode, strbuf_str(&fix));
+	return -EPERM;
+}
+
+/* "... (included from b.conf:2, a.conf:1)": each level on the way up adds its
+ * place to one list. */
+static void error_add_context(struct error *e, const struct frame *f)
+{
+	static const char tag[] = " (included from ";
+	size_t len;
+
+	if (!e)
+		return;
+	len = strlen(e->text);
+	if (strstr(e->text, tag) && len && e->text[len - 1] == ')')
+		snprintf(e->text + len - 1, sizeof(e->text) - len + 1, ", %s:%d)", f->path, f->line);
+	else
+		snprintf(e->text + len, sizeof(e->text) - len, "%s%s:%d)", tag, f->path, f->line);
+}
+
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "amd, intel, iommu, mine, nvidia, vfio": built-ins and valid local names. */
+static int available_names(const struct rootfs *r, struct strbuf *out)
+{
+	_cleanup_(strv_clear) struct strv names = { 0 };
+	const struct profile_builtin *b;
+	char **files = NULL;
+	size_t n_b, n_files = 0;
+	struct error ignored;
+	int k = 0;
+
+	b = profile_builtins(&n_b);
+	for (size_t i = 0; i < n_b && k >= 0; i++)
+		k = strv_put(&names, b[i].name);
+	if (rootfs_list_dir(r, PROFILE_DIR, ".conf", &files, &n_files, NULL, NULL, &ignored) < 0)
+		n_files = 0;
+	for (size_t i = 0; i < n_files && k >= 0; i++) {
+		files[i][strlen(files[i]) - strlen(".conf")] = '\0';
+		if (profile_name_valid(files[i]))
+			k = strv_put(&names, files[i]);
+	}
+	strv_free(files, n_files);
+	if (k < 0)
+		return k;
+	qsort(names.v, names.n, sizeof(char *), cmp_strp);
+	for (size_t i = 0; i < names.n; i++)
+		if (strbuf_appendf(out, "%s%s", i ? ", " : "", names.v[i]) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+static int include_cycle(const struct frame *frame, const struct frame *start, const char *name,
+			 struct error *e)
+{
+	_cleanup_strbuf_ struct strbuf chain = STRBUF_INIT;
+	const struct frame *path[INCLUDE_DEPTH_MAX + 1];
+	size_t n = 0;
+
+	for (const struct frame *f = frame; n < ARRAY_SIZE(path); f = f->parent) {
+		path[n++] = f;
+		if (f == start)
+			break;
+	}
+	while (n-- > 0)
+		strbuf_appendf(&chain, "%s -> ", path[n]->name);
+	strbuf_appends(&chain, name);
+	error_set(e, EXIT_BAD_INPUT, "%s:%d: include cycle: %s; remove one of these includes",
+		  frame->path, frame->line, strbuf_str(&chain));
+	return -ELOOP;
+}
+
+static int include_check(const struct frame *frame, const char *name, struct error *e)
+{
+	for (const struct frame *f = frame; f; f = f->parent)
+		if (streq(f->name, name))
+			return include_cycle(frame, f, name, e);
+	if (frame->depth + 1 >= INCLUDE_DEPTH_MAX)
+		return error_set(e, EXIT_BAD_INPUT, "%s:%d: includes nest deeper than %d profiles; flatten them",
+				 frame->path, frame->line, INCLUDE_DEPTH_MAX), -ELOOP;
+	return 0;
+}
+
+static int include_unknown(const struct loader *l, const struct frame *frame, const char *name,
+			   struct error *e)
+{
+	_cleanup_strbuf_ struct strbuf names = STRBUF_INIT;
+
+	if (available_names(l->r, &names) < 0)
+		return -ENOMEM;
+	error_set(e, EXIT_BAD_INPUT,
+		  "%s:%d: include names no profile '%s' (available: %s); fix the name or create " PROFILE_DIR
+		  "/%s.conf",
+		  frame->path, frame->line, name, strbuf_str(&names), name);
+	return -EINVAL;
+}
+
+/* Resolve one include of the file in frame and lay it over acc. Inside
+ * NAME.conf, "include = NAME" means the built-in NAME that the file shadows:
+ * that is how a local profile extends a built-in under the built-in's name
+ * (any other reading would be a cycle of one). */
+static int include_one(const struct loader *l, const struct frame *frame, const char *name,
+		       struct profile *acc, struct error *e)
+{
+	_cleanup_(profile_freep) struct profile *inner = NULL;
+	const struct profile_builtin *b = profile_builtin_find(name);
+	int k;
+
+	if (b && streq(name, frame->name)) {
+		k = load_builtin(l, b, &inner, e);
+	} else {
+		if ((k = include_check(frame, name, e)) < 0)
+			return k;
+		k = load_any(l, name, frame, &inner, e);
+	}
+	if (k == -ENOENT)
+		return include_unknown(l, frame, name, e);
+	if (k == -ENOMEM)
+		return k;
+	if (k < 0) {
+		error_add_context(e, frame);
+		return k;
+	}
+	return profile_merge(acc, inner);
+}
+
+/* Load <root>/etc/iommuctl/profiles/NAME.conf with its includes merged;
+ * -ENOENT (e untouched) when there is no such file. */
+static int load_local(const struct loader *l, const char *name, const struct frame *parent,
+		      struct profile **ret, struct error *e)
+{
+	_cleanup_(file_state_clear) struct file_state fs = { 0 };
+	_cleanup_(profile_file_clear) struct profile_file pf = { 0 };
+	_cleanup_(profile_freep) struct profile *acc = NULL;
+	_cleanup_free_ char *path = NULL;
+	struct frame frame;
+	int k;
+
+	if (asprintf(&path, PROFILE_DIR "/%s.conf", name) < 0) {
+		path = NULL;
+		return -ENOMEM;
+	}
+	if ((k = rootfs_read_file(l->r, path, &fs, e)) < 0)
+		return k;
+	if (!fs.present)
+		return -ENOENT;
+	if ((k = check_owner(l, path, &fs, e)) < 0 ||
+	    (k = profile_file_parse(name, path, fs.data, fs.len, &pf, e)) < 0)
+		return k;
+	if (!(acc = profile_new(name, path)))
+		return -ENOMEM;
+	frame = (struct frame){ .name = name, .path = path, .parent = parent,
+				.depth = parent ? parent->depth + 1 : 0 };
+	for (size_t i = 0; i < pf.includes.n; i++) {
+		frame.line = pf.include_lines[i];
+		if ((k = include_one(l, &frame, pf.includes.v[i], acc, e)) < 0)
+			return k;
+	}
+	if ((k = profile_merge(acc, pf.own)) < 0 || (k = set_string(&acc->description, pf.own->description)) < 0)
+		return k;
+	*ret = TAKE_PTR(acc);
+	return 0;
+}
+
+/* A local file shadows the built-in of the same name. */
+static int load_any(const struct loader *l, const char *name, const struct frame *parent,
+		    struct profile **ret, struct error *e)
+{
+	const struct profile_builtin *b;
+	int k = load_local(l, name, parent, ret, e);
+
+	if (k != -ENOENT)
+		return k;
+	b = profile_builtin_find(name);
+	return b ? load_builtin(l, b, ret, e) : -ENOENT;
+}
+
+static int unknown_profile(const struct rootfs *r, const char *name, struct error *e)
+{
+	_cleanup_strbuf_ struct strbuf names = STRBUF_INIT;
+
+	if (available_names(r, &names) < 0)
+		return -ENOMEM;
+	error_set(e, EXIT_USAGE,
+		  "unknown profile '%s'; available: %s (a local profile is a file " PROFILE_DIR "/NAME.conf)",
+		  name, strbuf_str(&names));
+	return -ENOENT;
+}
+
+/* What every resolved profile gets once, at the top: default file names
+ * (set here, not per layer, so that an inner profile's file survives an
+ * outer one that names none) and the host-dependent findings. */
+static int profile_finish(struct profile *p, const struct host_facts *facts)
+{
+	if (!p->blacklist_file && set_string(&p->blacklist_file, PROFILE_DEFAULT_BLACKLIST_FILE) < 0)
+		return -ENOMEM;
+	if (!p->vfio_file && set_string(&p->vfio_file, PROFILE_DEFAULT_VFIO_FILE) < 0)
+		return -ENOMEM;
+	return facts ? profile_check_host(p, facts) : 0;
+}
+
+int profile_load(const struct rootfs *r, const char *name, const struct host_facts *facts,
+		 struct profile **ret, struct error *e)
+{
+	static const struct host_facts unknown_host = { 0 };
+	const struct loader l = { .r = r, .facts = facts ? facts : &unknown_host, .fill_builtins = true };
+	_cleanup_(profile_freep) struct profile *p = NULL;
+	int k;
+
+	if (!profile_name_valid(name))
+		return error_set(e, EXIT_USAGE,
+				 "'%s' is not a profile name: names use letters, digits, '_', '.' and '-' and do "
+				 "not start with '.'; run 'iommuctl profiles' to list them",
+				 name), -EINVAL;
+	k = load_any(&l, name, NULL, &p, e);
+	if (k == -ENOENT)
+		return unknown_profile(r, name, e);
+	if (k >= 0)
+		k = profile_finish(p, facts);
+	if (k == -ENOMEM)
+		return error_set(e, EXIT_IO, "out of memory while loading profile '%s'", name), k;
+	if (k < 0)
+		return k;
+	*ret = TAKE_PTR(p);
+	return 0;
+}
+
+/* ======================================================================
+ * Listing
+ * ====================================================================== */
+
+struct info_list {
+	struct profile_info *v;
+	size_t n;
+};
+
+static struct profile_info *info_push(struct info_list *l)
+{
+	struct profile_info *nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
+
+	if (!nv)
+		return NULL;
+	l->v = nv;
+	nv[l->n] = (struct profile_info){ 0 };
+	return &nv[l->n++];
+}
+
+static void info_clear(struct profile_info *i)
+{
+	free(i->name);
+	free(i->description);
+	free(i->origin);
+	*i = (struct profile_info){ 0 };
+}
+
+void profile_infos_free(struct profile_info *v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		info_clear(&v[i]);
+	free(v);
+}
+
+static int list_builtins(struct info_list *l)
+{
+	size_t n;
+	const struct profile_builtin *b = profile_builtins(&n);
+
+	for (size_t i = 0; i < n; i++) {
+		struct profile_info *info = info_push(l);
+		if (!info)
+			return -ENOMEM;
+		info->builtin = true;
+		if (set_string(&info->name, b[i].name) < 0 || set_string(&info->description, b[i].description) < 0 ||
+		    set_string(&info->origin, "built-in") < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The slot for a local profile: the built-in it shadows, or a new one. */
+static struct profile_info *info_slot(struct info_list *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->v[i].builtin && streq(l->v[i].name, name)) {
+			info_clear(&l->v[i]);
+			l->v[i].shadows_builtin = true;
+			return &l->v[i];
+		}
+	}
+	return info_push(l);
+}
+
+/* Describe a local file: its description, or why it cannot be used. Includes
+ * are followed (cycles, unknown names and broken included files show), but
+ * built-ins are not filled in: that needs the host's facts. */
+static int describe_local(const struct rootfs *r, const char *name, char **ret)
+{
+	const struct loader l = { .r = r, .fill_builtins = false };
+	_cleanup_(profile_freep) struct profile *p = NULL;
+	struct error err = { 0 };
+	int k;
+
+	if (!profile_name_valid(name)) {
+		if (asprintf(ret, "'%s' is not a profile name; rename the file to NAME.conf, NAME made of "
+			     "letters, digits, '_', '.' and '-'", name) < 0)
+			return *ret = NULL, -ENOMEM;
+		return 1;
+	}
+	k = load_local(&l, name, NULL, &p, &err);
+	if (k == -ENOMEM || k == -ENOENT)
+		return k;
+	if (k < 0)
+		return (*ret = strdup(err.text)) ? 1 : -ENOMEM;
+	return (*ret = strdup(p->description)) ? 0 : -ENOMEM;
+}
+
+static int list_local(const struct rootfs *r, struct info_list *l, const char *file)
+{
+	_cleanup_free_ char *name = strndup(file, strlen(file) - strlen(".conf"));
+	_cleanup_free_ char *description = NULL;
+	struct profile_info *info;
+	int k;
+
+	if (!name)
+		return -ENOMEM;
+	k = describe_local(r, name, &description);
+	if (k == -ENOENT)	/* removed since the listing */
+		return 0;
+	if (k < 0)
+		return k;
+	if (!(info = info_slot(l, name)))
+		return -ENOMEM;
+	info->broken = k > 0;
+	info->name = TAKE_PTR(name);
+	info->description = TAKE_PTR(description);
+	return asprintf(&info->origin, PROFILE_DIR "/%s", file) < 0 ? (info->origin = NULL, -ENOMEM) : 0;
+}
+
+static int cmp_info(const void *a, const void *b)
+{
+	return strcmp(((const struct profile_info *)a)->name, ((const struct profile_info *)b)->name);
+}
+
+static int list_dir(const struct rootfs *r, struct info_list *l, struct error *e)
+{
+	char **files = NULL, **links = NULL;
+	size_t n_files = 0, n_links = 0;
+	int k;
+
+	if ((k = rootfs_list_dir(r, PROFILE_DIR, ".conf", &files, &n_files, &links, &n_links, e)) < 0)
+		return k;
+	/* A symbolic link is listed too: reading it gives the reason it is refused. */
+	for (size_t i = 0; i < n_files && k >= 0; i++)
+		k = list_local(r, l, files[i]);
+	for (size_t i = 0; i < n_links && k >= 0; i++)
+		k = list_local(r, l, links[i]);
+	strv_free(files, n_files);
+	strv_free(links, n_links);
+	return k;
+}
+
+int profile_list(const struct rootfs *r, struct profile_info **ret, size_t *ret_n, struct error *e)
+{
+	struct info_list l = { 0 };
+	int k;
+
+	if ((k = list_builtins(&l)) >= 0)
+		k = list_dir(r, &l, e);
+	if (k < 0) {
+		profile_infos_free(l.v, l.n);
+		if (k == -ENOMEM)
+			error_set(e, EXIT_IO, "out of memory while listing profiles");
+		return k;
+	}
+	qsort(l.v, l.n, sizeof(*l.v), cmp_info);
+	*ret = l.v;
+	*ret_n = l.n;
+	return 0;
+}

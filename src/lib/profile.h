@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* profile.h — profiles: the state a passthrough setup intends, built in or from INI files. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "rootfs.h"
+#include "util.h"
+
+struct strv {
+	char **v;
+	size_t n;
+};
+
+/* One explanation or finding that `plan` prints next to the diff. */
+enum finding_severity { FINDING_INFO, FINDING_WARNING, FINDING_BLOCKING };
+struct finding {
+	enum finding_severity severity;
+	char *id;	/* stable, for --json: "amd-iommu-on-invalid", "kernel-lacks-module", ... */
+	char *message;	/* what and why, one sentence or two */
+	char *hint;	/* what to do; may be NULL */
+};
+
+/* What a profile intends, after includes are merged (every list deduplicated, order kept). */
+struct profile {
+	char *name;
+	char *description;
+	char *origin;			/* "built-in", or the profile file's path inside the root */
+	struct strv kernel_add;		/* kernel parameters: "key=value" or "flag" */
+	struct strv kernel_remove;	/* by key ("iommu") or exact token ("iommu=pt") */
+	struct strv modules_add;	/* /etc/modules */
+	struct strv modules_remove;
+	struct strv blacklist_add;	/* blacklist lines in modprobe.d */
+	struct strv blacklist_remove;
+	char *blacklist_file;		/* where new blacklist lines go */
+	struct strv vfio_devices;	/* PCI addresses "0000:01:00.0" (used by the hardware issue) */
+	struct strv vfio_ids;		/* "10de:1b80" or "10de:1b80:1458:3702" */
+	int disable_vga;		/* -1 unset, 0 or 1 */
+	char *vfio_file;		/* where the vfio-pci options line goes */
+	struct finding *findings;	/* explanations and warnings gathered while resolving */
+	size_t n_findings;
+};
+
+/* Facts about the host a built-in profile depends on. */
+struct host_facts {
+	const char *cpu_vendor;		/* "GenuineIntel", "AuthenticAMD", or NULL when unknown */
+	const char *const *kernels;	/* installed kernel versions (<root>/lib/modules/NAME) */
+	size_t n_kernels;
+	/* 1 when kernel has module (a .ko or built in), 0 when not, <0 when unknown. May be NULL. */
+	int (*kernel_has_module)(void *data, const char *kernel, const char *module);
+	void *data;
+	const char *cpuinfo;		/* where cpu_vendor was looked for, for messages; NULL: "/proc/cpuinfo" */
+};
+
+#define PROFILE_DIR "/etc/iommuctl/profiles"
+#define PROFILE_DEFAULT_BLACKLIST_FILE "/etc/modprobe.d/iommuctl-blacklist.conf"
+#define PROFILE_DEFAULT_VFIO_FILE "/etc/modprobe.d/iommuctl-vfio.conf"
+
+/* Load NAME: a local profile <root>/etc/iommuctl/profiles/NAME.conf if there is one, else a
+ * built-in one; includes resolved (cycles refused). Errors: unknown profile EXIT_USAGE;
+ * a file that does not parse, an unknown section or key, a bad value, an include of an
+ * unknown profile, an include cycle EXIT_BAD_INPUT with "FILE:LINE: reason; what to do"
+ * (FILE inside the root); a profile file not owned by root or writable by group or others
+ * EXIT_REFUSED. facts NULL: nothing known about the host (built-ins needing the CPU vendor
+ * fail, no module checks). blacklist_file and vfio_file are never NULL in the result. */
+int profile_load(const struct rootfs *r, const char *name, const struct host_facts *facts,
+		 struct profile **ret, struct error *e);
+void profile_free(struct profile *p);
+static inline void profile_freep(struct profile **p) { profile_free(*p); }
+
+struct profile_info {
+	char *name;
+	char *description;
+	char *origin;
+	bool builtin;
+	bool shadows_builtin;	/* a local profile with a built-in's name (the local one wins) */
+	bool broken;		/* a local file that cannot be used; description says why */
+};
+/* Built-in and local profiles, sorted by name. A local file that does not parse is listed
+ * with its error as description rather than failing the whole listing. */
+int profile_list(const struct rootfs *r, struct profile_info **ret, size_t *ret_n, struct error *e);
+void profile_infos_free(struct profile_info *v, size_t n);
+
+/* v[n] is always NULL once something was added. */
+void strv_clear(struct strv *s);
+/* Append a copy of str (duplicates too); -ENOMEM. */
+int strv_add(struct strv *s, const char *str);
+bool strv_contains(const struct strv *s, const char *str);

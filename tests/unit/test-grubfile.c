@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* test-grubfile.c — exact output of the grub editor for each quoting and file shape (TAP). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "grubfile.h"
+#include "macros.h"
+#include "tap.h"
+
+#define V(...) ((const char *const[]) { __VA_ARGS__, NULL })
+#define NONE ((const char *const *)NULL)
+#define D "GRUB_CMDLINE_LINUX_DEFAULT"
+#define L "GRUB_CMDLINE_LINUX"
+
+/* Up to three files: the main file and two drop-ins; NULL ends the list. */
+struct grub_case {
+	const char *desc;
+	const char *in[3];
+	const char *const *add;
+	const char *const *remove;
+	const char *want[3];	/* NULL: that file must be left alone */
+};
+
+static const char *const names[3] = {
+	"/etc/default/grub", "/etc/default/grub.d/10-a.cfg", "/etc/default/grub.d/20-b.cfg",
+};
+
+static size_t files_make(const char *const *in, struct grub_file *files)
+{
+	size_t n = 0;
+
+	for (; n < 3 && in[n]; n++)
+		files[n] = (struct grub_file) { .name = names[n], .text = in[n], .len = strlen(in[n]) };
+	return n;
+}
+
+static void test_case(const struct grub_case *t)
+{
+	struct grub_file files[3];
+	size_t n = files_make(t->in, files);
+	struct cmdline_error err;
+	char **texts = NULL;
+	int r = grub_edit_cmdline(files, n, t->add, t->remove, &texts, &err);
+
+	ok(r == 0, "%s: edit succeeds (%s)", t->desc, r < 0 ? err.message : "ok");
+	if (r < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (!t->want[i])
+			ok(!texts[i], "%s: %s left alone", t->desc, names[i]);
+		else
+			is_str(texts[i], t->want[i], "%s: %s", t->desc, names[i]);
+	}
+	grub_texts_free(texts, n);
+}
+
+static void test_cases(void)
+{
+	const struct grub_case cases[] = {
+		{ "double quotes", { D "=\"quiet\"\n" L "=\"\"\n" }, V("iommu=pt"), NONE,
+		  { D "=\"quiet iommu=pt\"\n" L "=\"\"\n" } },
+		{ "single quotes", { D "='quiet splash'\n" }, V("iommu=pt"), NONE,
+		  { D "='quiet splash iommu=pt'\n" } },
+		{ "unquoted gains quotes", { D "=quiet\n" }, V("iommu=pt"), NONE, { D "=\"quiet iommu=pt\"\n" } },
+		{ "unquoted replaced in place", { D "=iommu=soft\n" }, V("iommu=pt"), NONE, { D "=iommu=pt\n" } },
+		{ "unquoted removal", { D "=quiet\n" }, NONE, V("quiet"), { D "=\n" } },
+		{ "export kept", { "export " D "=\"quiet\"\n" }, V("iommu=pt"), NONE,
+		  { "export " D "=\"quiet iommu=pt\"\n" } },
+		{ "comment and indent kept", { "  " D "=\"quiet\"   # mine\n" }, V("iommu=pt"), NONE,
+		  { "  " D "=\"quiet iommu=pt\"   # mine\n" } },
+		{ "trailing semicolon", { D "=\"quiet\";\n" }, V("iommu=pt"), NONE, { D "=\"quiet iommu=pt\";\n" } },
+		{ "empty file gets a line", { "" }, V("iommu=pt"), NONE, { D "=\"iommu=pt\"\n" } },
+		{ "no final newline stays so", { "GRUB_TIMEOUT=5" }, V("iommu=pt"), NONE,
+		  { "GRUB_TIMEOUT=5\n" D "=\"iommu=pt\"" } },
+		{ "CRLF line added in CRLF", { "A=1\r\nB=2\r\n" }, V("iommu=pt"), NONE,
+		  { "A=1\r\nB=2\r\n" D "=\"iommu=pt\"\r\n" } },
+		{ "CRLF no final newline", { "A=1\r\nB=2" }, V("iommu=pt"), NONE,
+		  { "A=1\r\nB=2\r\n" D "=\"iommu=pt\"" } },
+		{ "CRLF value edited", { D "=\"quiet\"\r\n" }, V("iommu=pt"), NONE, { D "=\"quiet iommu=pt\"\r\n" } },
+		{ "duplicate assignments: the last wins", { D "=\"splash\"\n" D "=\"quiet\"\n" }, V("iommu=pt"), NONE,
+		  { D "=\"splash\"\n" D "=\"quiet iommu=pt\"\n" } },
+		{ "commented line ignored", { D "=\"quiet\"\n#" D "=\"old\"\n" }, V("iommu=pt"), NONE,
+		  { D "=\"quiet iommu=pt\"\n#" D "=\"old\"\n" } },
+		{ "drop-in wins, main untouched", { D "=\"quiet\"\n", D "=\"console=tty1\"\n" }, V("iommu=pt"), NONE,
+		  { NULL, D "=\"console=tty1 iommu=pt\"\n" } },
+		{ "self-reference: add to the last, remove where it is",
+		  { D "=\"quiet\"\n", D "=\"$" D " intel_iommu=on\"\n" }, V("iommu=pt"), V("quiet"),
+		  { D "=\"\"\n", D "=\"$" D " intel_iommu=on iommu=pt\"\n" } },
+		{ "self-reference at the end gets a blank", { D "=\"quiet \"\n", D "=\"$" D "\"\n" }, V("iommu=pt"),
+		  NONE, { NULL, D "=\"$" D " iommu=pt\"\n" } },
+		{ "unquoted self-reference requoted", { D "=quiet\n" D "=$" D "\n" }, V("iommu=pt"), NONE,
+		  { D "=quiet\n" D "=\"$" D " iommu=pt\"\n" } },
+		{ "braced self-reference", { D "=\"quiet\"\n", NULL, D "=\"${" D "} splash\"\n" }, NONE,
+		  V("splash"), { NULL, NULL } },
+		{ "mixed quoting", { D "=\"quiet \"'splash'\n" }, V("iommu=pt"), V("quiet"),
+		  { D "=\"\"'splash iommu=pt'\n" } },
+		{ "duplicates of the key dropped", { D "=\"iommu=soft quiet iommu=on\"\n" }, V("iommu=pt"), NONE,
+		  { D "=\"iommu=pt quiet\"\n" } },
+		{ "conflicting value in GRUB_CMDLINE_LINUX dropped",
+		  { D "=\"quiet\"\n" L "=\"iommu=soft net.ifnames=0\"\n" }, V("iommu=pt"), NONE,
+		  { D "=\"quiet iommu=pt\"\n" L "=\"net.ifnames=0\"\n" } },
+		{ "removal from GRUB_CMDLINE_LINUX only", { D "=\"\"\n" L "=\"quiet root=ZFS=rpool\"\n" }, NONE,
+		  V("quiet"), { D "=\"\"\n" L "=\"root=ZFS=rpool\"\n" } },
+		{ "other statements left alone",
+		  { "GRUB_DISTRIBUTOR=`lsb_release -i -s 2> /dev/null || echo Debian`\n"
+		    "if [ -d /sys/firmware/efi ]; then GRUB_TIMEOUT=1; fi\n" D "=\"quiet\"\n" },
+		  V("iommu=pt"), NONE,
+		  { "GRUB_DISTRIBUTOR=`lsb_release -i -s 2> /dev/null || echo Debian`\n"
+		    "if [ -d /sys/firmware/efi ]; then GRUB_TIMEOUT=1; fi\n" D "=\"quiet iommu=pt\"\n" } },
+		{ "nothing to do", { D "=\"quiet iommu=pt\"\n" }, V("iommu=pt"), V("splash"), { NULL } },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		test_case(&cases[i]);
+}
+
+struct refuse_case {
+	const char *desc;
+	const char *in[3];
+	const char *const *add;
+	int want_r;
+	enum cmdline_reason want_reason;
+	size_t want_file;
+	unsigned want_line;
+};
+
+static void test_refusals(void)
+{
+	const struct refuse_case cases[] = {
+		{ "command substitution", { "A=1\n" D "=\"$(cat x)\"\n" }, V("iommu=pt"), -EBADMSG, CMDLINE_UNSAFE, 0, 2 },
+		{ "other variable", { D "=\"$X\"\n" }, V("iommu=pt"), -EBADMSG, CMDLINE_UNSAFE, 0, 1 },
+		{ "conditional", { "if true; then\n" D "=x\nfi\n" }, V("iommu=pt"), -EBADMSG, CMDLINE_UNSAFE, 0, 2 },
+		{ "&& list", { "true &&\n\n" D "=x\n" }, V("iommu=pt"), -EBADMSG, CMDLINE_UNSAFE, 0, 3 },
+		{ "continuation in the drop-in", { "", "A=1 \\\n" D "=x\n" }, V("iommu=pt"), -EBADMSG,
+		  CMDLINE_UNSAFE, 1, 1 },
+		{ "name split by a continuation", { D "=a\nGRUB_CMDLINE_LINUX_D\\\nEFAULT=b\n" }, V("iommu=pt"),
+		  -EBADMSG, CMDLINE_UNSAFE, 0, 2 },
+		{ "token across an expansion", { D "=\"a\"\n", D "=\"${" D "}b\"\n" }, V("ab=1"), -EBADMSG,
+		  CMDLINE_UNSAFE, 1, 1 },
+		{ "fi out of place", { "fi\n" D "=x\n" }, V("iommu=pt"), -EBADMSG, CMDLINE_SYNTAX, 0, 1 },
+		{ "operator without command", { "&& true\n" }, V("iommu=pt"), -EBADMSG, CMDLINE_SYNTAX, 0, 1 },
+		{ "unterminated block", { "if true; then\nA=1\n" }, V("iommu=pt"), -EBADMSG, CMDLINE_SYNTAX, 0, 3 },
+		{ "shell character in a parameter", { D "=x\n" }, V("a;b"), -EINVAL, CMDLINE_BAD_PARAM, 0, 0 },
+		{ "quote in a parameter", { D "=x\n" }, V("a=\"b\""), -EINVAL, CMDLINE_BAD_PARAM, 0, 0 },
+		{ "-- in GRUB_CMDLINE_LINUX", { L "=\"-- single\"\n" }, V("iommu=pt"), -EBADMSG, CMDLINE_UNSAFE, 0, 1 },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct refuse_case *t = &cases[i];
+		struct grub_file files[3];
+		size_t n = files_make(t->in, files);
+		struct cmdline_error err;
+		char **texts = NULL;
+		int r = grub_edit_cmdline(files, n, t->add, NONE, &texts, &err);
+		ok(r == t->want_r && err.reason == t->want_reason && !texts && err.line == t->want_line &&
+		   (t->want_r == -EINVAL ? !err.file : err.file == names[t->want_file]),
+		   "refused: %s (%s:%u: %s)", t->desc, err.file ? err.file : "-", err.line, err.message);
+	}
+
+	/* The text is passed with its length, so a NUL inside it is seen and refused. */
+	struct grub_file nul = { .name = names[0], .text = "A=1\0B=2\n", .len = 8 };
+	struct cmdline_error err;
+	char **texts = NULL;
+
+	ok(grub_edit_cmdline(&nul, 1, V("iommu=pt"), NONE, &texts, &err) == -EBADMSG && !texts,
+	   "refused: a NUL byte (%s)", err.message);
+}
+
+static void test_limit(void)
+{
+	size_t len = CMDLINE_MAX - GRUB_CMDLINE_RESERVE - 40;
+	_cleanup_free_ char *text = malloc(len + 64);
+	struct grub_file f = { .name = names[0] };
+	struct cmdline_error err;
+	char **texts = NULL;
+	size_t k = (size_t)sprintf(text, D "=\"");
+
+	for (size_t i = 0; i < len; i++)
+		text[k++] = i % 10 == 9 ? ' ' : 'x';
+	strcpy(text + k, "\"\n");
+	f.text = text;
+	f.len = strlen(text);
+	ok(grub_edit_cmdline(&f, 1, V("iommu=pt"), NONE, &texts, &err) == 0,
+	   "a line just under the limit takes one more parameter");
+	grub_texts_free(texts, 1);
+	texts = NULL;
+	ok(grub_edit_cmdline(&f, 1, V("intel_iommu=on", "iommu=pt", "vfio_pci.ids=10de:1b80,10de:10f0",
+				      "video=efifb:off"), NONE, &texts, &err) == -E2BIG &&
+	   err.reason == CMDLINE_TOO_LONG && !texts,
+	   "past the limit is refused: %s", err.message);
+}
+
+static void test_read(void)
+{
+	struct grub_file files[2] = {
+		{ .name = names[0], .text = D "=\"quiet\"\n" L "='root=ZFS=rpool'\n" },
+		{ .name = names[1], .text = D "=\"$" D " iommu=pt\"\n" },
+	};
+	_cleanup_free_ char *def = NULL, *lin = NULL;
+	struct cmdline_error err;
+
+	files[0].len = strlen(files[0].text);
+	files[1].len = strlen(files[1].text);
+	ok(grub_read_cmdline(files, 2, &def, &lin, &err) == 0, "read the effective values");
+	is_str(def, "quiet iommu=pt", "effective " D);
+	is_str(lin, "root=ZFS=rpool", "effective " L);
+}
+
+int main(void)
+{
+	test_cases();
+	test_refusals();
+	test_limit();
+	test_read();
+	return tap_done();
+}
