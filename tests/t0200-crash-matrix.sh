@@ -149,6 +149,32 @@ verify_recover() {
 }
 crash_loop "recover" "$pend" verify_recover recover
 
+# ---- apply: the nvidia profile on a pristine root (three files: edit, edit, create).
+ap=$TEST_TMP/apply-template
+cp -a "$(new_root pve8-grub)" "$ap"
+amd="$FIXTURES/hw/firecracker-amd-epyc/proc"
+before_ap=$(manifest "$ap")
+after_dir=$TEST_TMP/apply-after
+cp -a "$ap" "$after_dir"
+"$IOMMUCTL" --root "$after_dir" --procfs "$amd" --no-hooks -y apply nvidia >/dev/null 2>&1
+after_ap=$(manifest "$after_dir")
+verify_apply() {
+	local dir=$1 m applied
+	m=$(manifest "$dir")
+	applied=$(sql "$dir" "SELECT count(*) FROM txn WHERE kind = 'apply' AND state = 'committed'" 2>/dev/null || echo 0)
+	if [ "$m" = "$after_ap" ]; then
+		[ "$applied" = 1 ] || { echo "files are after but the journal has $applied committed applies"; return 1; }
+	elif [ "$m" = "$before_ap" ]; then
+		[ "$2" = killed ] || { echo "a completed apply left the files as before"; return 1; }
+		[ "$applied" = 0 ] || { echo "files are before but the journal says the apply committed"; return 1; }
+	else
+		echo "files are neither before nor after:"; diff <(echo "$before_ap") <(echo "$m") | head -20
+		return 1
+	fi
+	[ ! -e "$(journal_of "$dir")" ] || journal_agrees "$dir" lenient
+}
+crash_loop "apply" "$ap" verify_apply --procfs "$amd" --no-hooks -y apply nvidia
+
 diag "kill points exercised: $total_kills"
 echo "# crash matrix: $total_kills kill points exercised, every one recovered" >&2
 check "at least 100 kill points were exercised ($total_kills)" test "$total_kills" -ge 100

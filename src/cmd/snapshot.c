@@ -77,6 +77,8 @@ static int cmp_change(const void *a, const void *b)
 
 static void report(const struct ctx *ctx, int64_t id, bool baseline, const struct change_list *l, bool changed)
 {
+	size_t first_seen = 0;
+
 	if (ctx->json) {
 		output_txn_result(id, changed, l->v, l->n);
 		return;
@@ -85,15 +87,19 @@ static void report(const struct ctx *ctx, int64_t id, bool baseline, const struc
 		printf("no managed file changed since the last recorded state; nothing recorded\n");
 		return;
 	}
-	if (!baseline) {
-		printf("recorded transaction %lld (snapshot): the journal's first view of %zu managed file(s); "
-		       "later snapshots record changes against it\n", (long long)id, l->n);
-		return;
+	printf("recorded transaction %lld (snapshot)%s\n", (long long)id, changed ? ":" : "");
+	for (size_t i = 0; i < l->n; i++) {
+		if (change_is_real(&l->v[i]))
+			printf("  %-10s %s\n", change_kind(&l->v[i]), l->v[i].path);
+		else
+			first_seen++;
 	}
-	printf("recorded transaction %lld (snapshot):\n", (long long)id);
-	print_changes(l->v, l->n, "  ");
-	printf("`iommuctl diff %lld` shows the changes; `iommuctl rollback %lld` undoes them\n", (long long)id,
-	       (long long)id);
+	if (!baseline)
+		printf("it is the journal's first view of %zu managed file(s); later snapshots record changes "
+		       "against it\n", first_seen);
+	if (changed)
+		printf("`iommuctl diff %lld` shows the changes; `iommuctl rollback %lld` undoes them\n", (long long)id,
+		       (long long)id);
 }
 
 static int run(struct ctx *ctx, const struct cmd_args *args)

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* modfile.c — pure editors and a kmod-faithful reader for /etc/modules and /etc/modprobe.d. */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdarg.h>

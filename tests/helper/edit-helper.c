@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* edit-helper.c — test-only front end that exposes the pure editors to shell tests. */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1	/* asprintf() */
 #endif
 #include <errno.h>
 #include <fcntl.h>
