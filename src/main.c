@@ -10,7 +10,7 @@
 #include "config.h"
 
 static const struct cmd *const commands[] = {
-	&cmd_profiles, &cmd_plan, &cmd_apply, &cmd_diff, &cmd_history, &cmd_show, &cmd_rollback, &cmd_snapshot,
+	&cmd_scan, &cmd_profiles, &cmd_plan, &cmd_apply, &cmd_verify, &cmd_diff, &cmd_history, &cmd_show, &cmd_rollback, &cmd_snapshot,
 	&cmd_recover,
 };
 
@@ -104,7 +104,7 @@ static const struct cmd *find_command(const char *name)
 	return NULL;
 }
 
-static int handle_cmd_option(struct cmd_args *a, int c)
+static int handle_cmd_option(struct ctx *ctx, struct cmd_args *a, int c)
 {
 	unsigned long v;
 
@@ -118,6 +118,13 @@ static int handle_cmd_option(struct cmd_args *a, int c)
 			return -EINVAL;
 		}
 		a->limit = v;
+		return 0;
+	case OPT_DEVICE:
+		if (ctx->n_devices == ARRAY_SIZE(ctx->devices)) {
+			fprintf(stderr, "iommuctl: at most %zu --device options\n", ARRAY_SIZE(ctx->devices));
+			return -EINVAL;
+		}
+		ctx->devices[ctx->n_devices++] = optarg;
 		return 0;
 	default:
 		return -EINVAL;
@@ -154,7 +161,7 @@ static int parse_cmd_options(struct ctx *ctx, const struct cmd *cmd, int argc, c
 			return -1;	/* help shown */
 		if (k == 0)
 			continue;
-		if (handle_cmd_option(a, c) < 0)
+		if (handle_cmd_option(ctx, a, c) < 0)
 			return usage_error(cmd->name);
 	}
 	a->argc = argc - optind;

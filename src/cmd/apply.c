@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "planning.h"
+#include "strbuf.h"
 
 static bool confirmed(struct ctx *ctx, const struct planned *pl)
 {
@@ -136,8 +137,14 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 		goto out;
 	}
 	if (pl.plan.n_changes) {
+		_cleanup_strbuf_ struct strbuf note = STRBUF_INIT;
 		struct txn_request req = { .kind = "apply", .profile = pl.profile->name };
 		const char *failed;
+
+		/* verify chooses the same devices from this note. */
+		for (size_t i = 0; i < ctx->n_devices; i++)
+			strbuf_appendf(&note, "%s--device %s", i ? " " : "", ctx->devices[i]);
+		req.note = note.len ? note.buf : NULL;
 
 		if (!confirmed(ctx, &pl) || txn_execute(ctx->journal, ctx->root, &req, pl.plan.changes,
 							pl.plan.n_changes, &id, &ctx->err) < 0) {
@@ -160,12 +167,13 @@ out:
 
 const struct cmd cmd_apply = {
 	.name = "apply",
-	.synopsis = "PROFILE",
+	.options = planning_options,
+	.synopsis = "[--device SLOT]... PROFILE",
 	.summary = "apply a profile as one transaction, run the hooks, print the transaction id",
 	.help = "Asks for confirmation on a terminal (-y skips it; without a terminal -y is required).\n"
 		"Refuses (exit 3) when a finding blocks, unless --force. Applying a profile whose\n"
 		"changes are all in place changes nothing and records nothing. When a hook fails,\n"
-		"the files are restored, the hooks run again on them, and the exit status is 7.\n",
+		"the files are restored, the hooks run again on them, and the exit status is 7.\n\n" PLANNING_OPTIONS_HELP,
 	.min_args = 1,
 	.max_args = 1,
 	.flags = CMD_WRITES,

@@ -25,6 +25,8 @@ struct ctx {
 	const char *sysfs;
 	const char *procfs;
 	bool json, yes, no_hooks, force;
+	const char *devices[32];	/* --device SLOT of plan, apply and diff (the gpu profile) */
+	size_t n_devices;
 
 	struct rootfs *root;
 	struct journal *journal;	/* NULL when the command reads and no journal exists yet */
@@ -52,10 +54,17 @@ struct cmd {
 /* Long-option values above the byte range, so they never clash with short ones. */
 enum {
 	OPT_LIMIT = 0x100,
+	OPT_DEVICE,
 };
 
+/* --device SLOT, for the commands that plan a profile. */
+extern const struct option planning_options[];
+#define PLANNING_OPTIONS_HELP \
+	"  --device SLOT  for the gpu profile: pass this device's slot (01:00 or 0000:01:00.0; repeatable)\n" \
+	"                 instead of every GPU the host does not use for its console\n"
+
 extern const struct cmd cmd_snapshot, cmd_history, cmd_show, cmd_diff, cmd_rollback, cmd_recover, cmd_profiles,
-	cmd_plan, cmd_apply;
+	cmd_plan, cmd_apply, cmd_scan, cmd_verify;
 
 /* Print the error once, in the tool's voice, and give its exit code. */
 int ctx_fail(struct ctx *ctx);

@@ -57,13 +57,14 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 
 const struct cmd cmd_diff = {
 	.name = "diff",
+	.options = planning_options,
 	.synopsis = "TXN|PROFILE",
 	.summary = "what a transaction changed, or current files against what a profile intends",
 	.help = "Paths are relative to the root (a/etc/modules, b/etc/modules), with git's headers\n"
 		"for created and deleted files and mode changes, so the output applies with\n"
 		"`patch -p1` or `git apply` inside the root. Owner changes are shown by `show`.\n"
 		"With a PROFILE name instead of a number: the current files against the state the\n"
-		"profile intends (empty when they already match).\n",
+		"profile intends (empty when they already match).\n\n" PLANNING_OPTIONS_HELP,
 	.min_args = 1,
 	.max_args = 1,
 	.flags = CMD_READS_JOURNAL,

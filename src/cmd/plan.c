@@ -50,9 +50,10 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 
 const struct cmd cmd_plan = {
 	.name = "plan",
-	.synopsis = "PROFILE",
+	.options = planning_options,
+	.synopsis = "[--device SLOT]... PROFILE",
 	.summary = "what apply would do: a diff per file, the hooks, the findings; changes nothing",
-	.help = "Exit 3 when a finding would make apply refuse.\n",
+	.help = "Exit 3 when a finding would make apply refuse.\n\n" PLANNING_OPTIONS_HELP,
 	.min_args = 1,
 	.max_args = 1,
 	.flags = 0,

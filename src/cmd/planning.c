@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "safety.h"
 #include "diff.h"
 #include "hw.h"
 #include "kmods.h"
@@ -42,9 +43,15 @@ static void kernel_facts_clear(struct kernel_facts *kf)
 	memset(kf, 0, sizeof(*kf));
 }
 
+const struct option planning_options[] = {
+	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ 0 },
+};
+
 void planned_clear(struct planned *pl)
 {
 	plan_clear(&pl->plan);
+	hw_clear(&pl->hw);
 	profile_free(pl->profile);
 	memset(pl, 0, sizeof(*pl));
 }
@@ -70,10 +77,23 @@ int planned_make(struct ctx *ctx, const char *name, struct planned *ret)
 	}
 	facts.kernels = (const char *const *)kf.kernels;
 	facts.n_kernels = kf.n;
+	facts.devices = ctx->devices;
+	facts.n_devices = ctx->n_devices;
+	/* The hardware: the gpu profile's choice and the safety findings (DESIGN.md §7). */
+	if (k == 0)
+		k = hw_scan(ctx->sysfs, ctx->procfs, &pl.hw, &ctx->err);
+	if (k == 0)
+		k = hw_resolve_modules(&pl.hw, ctx->root, &ctx->err);
+	facts.hw = &pl.hw;
 	if (k == 0)
 		k = profile_load(ctx->root, name, &facts, &pl.profile, &ctx->err);
+	if (k == 0 && ctx->n_devices && !pl.profile->vfio_devices.n) {
+		error_set(&ctx->err, EXIT_USAGE, "--device is for the gpu profile (or a profile with [vfio-pci] "
+			  "devices); profile %s passes no device", name);
+		k = -EINVAL;
+	}
 	if (k == 0)
-		k = plan_make(ctx->root, ctx->sysfs, pl.profile, &pl.plan, &ctx->err);
+		k = plan_make(ctx->root, ctx->sysfs, &pl.hw, pl.profile, &pl.plan, &ctx->err);
 	kernel_facts_clear(&kf);
 	if (k < 0) {
 		planned_clear(&pl);

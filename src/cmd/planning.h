@@ -6,10 +6,12 @@
 
 #include "cmd.h"
 #include "hooks.h"
+#include "hw.h"
 #include "plan.h"
 #include "strbuf.h"
 
 struct planned {
+	struct hw hw;
 	struct profile *profile;
 	struct plan plan;
 };

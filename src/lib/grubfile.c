@@ -391,9 +391,14 @@ static int new_assignment_add(const struct grub_file *f, const struct cmdline_pl
 {
 	const char *eol = file_eol(f);
 	bool final_newline = f->len == 0 || f->text[f->len - 1] == '\n';
+	size_t last = final_newline ? f->len - (f->len > 0) : f->len;
 	int r = 0;
 
 	if (!final_newline)
+		r = strbuf_appends(out, eol);
+	/* A last line ending in a backslash would continue onto the new line (sh
+	 * joins backslash-newline): an empty line ends that statement first. */
+	if (r >= 0 && last > 0 && f->text[last - 1] == '\\')
 		r = strbuf_appends(out, eol);
 	if (r >= 0)
 		r = strbuf_appendf(out, "%s=\"", grub_var_names[GRUB_VAR_DEFAULT]);

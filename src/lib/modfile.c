@@ -441,6 +441,7 @@ int modfile_modules_add(const char *text, const char *module, char **ret_text,
 			struct modfile_error *err)
 {
 	_cleanup_edits_ struct edits e = {};
+	size_t len = strlen(text);
 	int r;
 
 	(void)err; /* every line can be read: a word, a comment or nothing */
@@ -449,7 +450,10 @@ int modfile_modules_add(const char *text, const char *module, char **ret_text,
 		return r;
 	if (r > 0)
 		return result_copy(text, ret_text);
-	r = text_append_line(text, module, modules_eol(text), &e);
+	/* A last line ending in a stray '\r' and then a '\n' would end in CRLF, which
+	 * remove() takes away whole: terminate it with a CRLF of its own, so that
+	 * remove(add(x)) == x. */
+	r = text_append_line(text, module, len && text[len - 1] == '\r' ? "\r\n" : modules_eol(text), &e);
 	if (r < 0)
 		return r;
 	return edits_apply(text, &e, ret_text);
@@ -1167,6 +1171,70 @@ int modfile_remove_options(const char *text, const char *module, const char *key
 	}
 	r = mfile_delete_lines(&f, del, &e);
 	if (r < 0)
+		return r;
+	return edits_apply(text, &e, ret_text);
+}
+
+/* ======================================================================
+ * modprobe.d: install
+ * ====================================================================== */
+
+/* kmod runs the FIRST "install M" command it read (kmod_module_get_install_commands()
+ * stops at the first match), so ours replaces the first one in the file and the others
+ * for M go. The command is compared with kmod's view of the line: the rest after one
+ * separator, continuations joined. */
+int modfile_set_install(const char *text, const char *module, const char *command, char **ret_text,
+			struct modfile_error *err)
+{
+	_cleanup_mfile_ struct mfile f = {};
+	_cleanup_edits_ struct edits e = {};
+	_cleanup_free_ char *norm = NULL, *line = NULL;
+	_cleanup_free_ bool *del = NULL;
+	bool first = true, changed = false;
+	int r;
+
+	if (!name_valid(module) || (command && (!*command || strchr(command, '\n'))))
+		return -EINVAL;
+	if (!(norm = name_normalized(module)))
+		return -ENOMEM;
+	if (command && asprintf(&line, "install %s %s", module, command) < 0)
+		return -ENOMEM;
+	if ((r = mfile_parse(text, &f)) < 0)
+		return r;
+	if (!(del = calloc(f.n + 1, sizeof(*del))))
+		return -ENOMEM;
+	for (size_t i = 0; i < f.n; i++) {
+		const struct mline *l = &f.lines[i];
+		struct directive d;
+
+		directive_parse(l, &d);
+		if (!directive_is(l, &d, "install", norm))
+			continue;
+		if (first && command) {
+			size_t n = l->len - d.rest;
+
+			first = false;
+			if (d.has_rest && n == strlen(command) && !memcmp(l->text + d.rest, command, n))
+				continue;
+			/* The whole logical line, continuations too, but not its final '\n'. */
+			size_t end = l->span.end;
+			if (end > l->span.start && text[end - 1] == '\n')
+				end--;
+			if ((r = edits_push(&e, l->span.start, end, line)) < 0)
+				return r;
+			changed = true;
+			continue;
+		}
+		del[i] = changed = true;
+	}
+	if (first && command) {
+		if ((r = mfile_append_line(&f, line, &e, err)) < 0)
+			return r;
+		changed = true;
+	}
+	if (!changed)
+		return result_copy(text, ret_text);
+	if ((r = mfile_delete_lines(&f, del, &e)) < 0)
 		return r;
 	return edits_apply(text, &e, ret_text);
 }

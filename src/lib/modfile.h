@@ -112,6 +112,15 @@ int modfile_add_softdep(const char *text, const char *module, const char *pre,
 int modfile_remove_softdep(const char *text, const char *module, const char *pre,
 			   const char *post, char **ret_text, struct modfile_error *err);
 
+/*
+ * install: "install M COMMAND" — kmod runs COMMAND through sh instead of
+ * loading M. The first such line for M in the file is replaced (kept when it
+ * already says COMMAND), later ones go, and one is appended when there is
+ * none; command NULL removes every "install M" line. COMMAND must be one line.
+ */
+int modfile_set_install(const char *text, const char *module, const char *command, char **ret_text,
+			struct modfile_error *err);
+
 /* ---- what kmod makes of a set of files plus the kernel command line ---- */
 
 enum modfile_kind {

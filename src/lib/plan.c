@@ -10,6 +10,7 @@
 #include "managed.h"
 #include "modfile.h"
 #include "plan.h"
+#include "safety.h"
 #include "strbuf.h"
 
 #define GRUB_MAIN "/etc/default/grub"
@@ -379,29 +380,36 @@ static int plan_blacklist(const struct rootfs *r, struct workspace *w, const str
 	return 0;
 }
 
-static int plan_vfio(const struct rootfs *r, struct workspace *w, const struct profile *p, const char *cmdline,
-		     struct plan *out, struct error *e)
+/* The install command that binds devices by address: kmod runs it (through sh) instead of
+ * loading vfio-pci, which happens first whenever a softdep "pre: vfio-pci" of a GPU or audio
+ * driver fires — so driver_override is set before any driver can claim the device, the way
+ * driverctl's overrides are in place before drivers probe. Addresses are checked hex, so the
+ * line holds nothing the shell could read as more than words. */
+static int override_command(const struct strv *addrs, char **ret)
+{
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+
+	strbuf_appends(&sb, "for d in");
+	for (size_t i = 0; i < addrs->n; i++)
+		strbuf_appendf(&sb, " %s", addrs->v[i]);
+	strbuf_appends(&sb, "; do [ -e /sys/bus/pci/devices/$d/driver_override ] && echo vfio-pci > "
+			    "/sys/bus/pci/devices/$d/driver_override; done; exec /sbin/modprobe --ignore-install "
+			    "vfio-pci $CMDLINE_OPTS");
+	if (!sb.buf)
+		return -ENOMEM;
+	*ret = strbuf_steal(&sb);
+	return 0;
+}
+
+static int vfio_ids_checks(struct workspace *w, const char *cmdline, const char *file, struct plan *out)
 {
 	_cleanup_modfile_config_ struct modfile_config *cfg = NULL;
-	_cleanup_strbuf_ struct strbuf opts = STRBUF_INIT;
 	_cleanup_free_ char *current = NULL;
 	const struct modfile_entry *where = NULL;
-	const char *file = p->vfio_file ? p->vfio_file : PROFILE_DEFAULT_VFIO_FILE;
-	struct modfile_error me = { 0 };
-	struct ws_file *target;
-	char *text = NULL;
-	int k;
+	int k = modprobe_config(w, cmdline, &cfg);
 
-	if (!p->vfio_ids.n)
-		return 0;
-	k = modprobe_config(w, cmdline, &cfg);
 	if (k < 0)
 		return k;
-	strbuf_appends(&opts, "ids=");
-	for (size_t i = 0; i < p->vfio_ids.n; i++)
-		strbuf_appendf(&opts, "%s%s", i ? "," : "", p->vfio_ids.v[i]);
-	if (p->disable_vga == 1)
-		strbuf_appends(&opts, " disable_vga=1");
 	k = modfile_config_get_param(cfg, "vfio_pci", "ids", &current, &where);
 	if (k > 0 && where && streq(where->source, MODFILE_SOURCE_CMDLINE))
 		/* DESIGN.md §5: the command line already carries the list; a second one in
@@ -409,24 +417,70 @@ static int plan_vfio(const struct rootfs *r, struct workspace *w, const struct p
 		return finding_add(&out->findings, &out->n_findings, FINDING_WARNING, "vfio-ids-on-cmdline",
 				   "remove vfio-pci.ids= from the kernel command line to let iommuctl manage the list",
 				   "vfio-pci.ids=%s is set on the kernel command line; not writing a second list to %s",
-				   current ? current : "", file);
+				   current ? current : "", file) < 0 ? -ENOMEM : 1;
 	if (k > 0 && where && !streq(where->source, file))
 		k = finding_add(&out->findings, &out->n_findings, FINDING_WARNING, "vfio-ids-elsewhere",
 				"remove that options line so that one file says which devices vfio-pci takes",
 				"%s:%u also sets vfio-pci ids=%s; kmod joins both and the later one wins",
 				where->source, where->line, current ? current : "");
-	if (k < 0)
-		return k;
-	if (!(target = ws_get(w, file)))
-		return -ENOMEM;
-	k = modfile_set_options(ws_text(target), "vfio-pci", opts.buf, &text, &me);
-	if (k == -EBADMSG)
-		return modprobe_refusal(r, file, &me, e);
+	return k < 0 ? k : 0;
+}
+
+/* One edit of the vfio file's text; the editors' refusals name the file and line. */
+static int vfio_edit(const struct rootfs *r, struct ws_file *target, const char *file, int k, char *text,
+		     const struct modfile_error *me, struct error *e)
+{
+	if (k == -EBADMSG) {
+		free(text);
+		return modprobe_refusal(r, file, me, e);
+	}
 	if (k > 0)
 		ws_set(target, text);
 	else
 		free(text);
 	return k < 0 ? k : 0;
+}
+
+static int plan_vfio(const struct rootfs *r, struct workspace *w, const struct profile *p, const struct vfio_plan *v,
+		     const char *cmdline, struct plan *out, struct error *e)
+{
+	_cleanup_strbuf_ struct strbuf opts = STRBUF_INIT;
+	const char *file = p->vfio_file ? p->vfio_file : PROFILE_DEFAULT_VFIO_FILE;
+	struct modfile_error me = { 0 };
+	struct ws_file *target;
+	char *text = NULL;
+	int k = 0;
+
+	if (!v->ids.n && !v->override.n && !v->softdeps.n)
+		return 0;
+	if (!(target = ws_get(w, file)))
+		return -ENOMEM;
+	/* 1 from the checks: the command line owns the list; softdeps and overrides still go. */
+	if (v->ids.n && (k = vfio_ids_checks(w, cmdline, file, out)) == 0) {
+		strbuf_appends(&opts, "ids=");
+		for (size_t i = 0; i < v->ids.n; i++)
+			strbuf_appendf(&opts, "%s%s", i ? "," : "", v->ids.v[i]);
+		if (v->disable_vga == 1)
+			strbuf_appends(&opts, " disable_vga=1");
+		k = modfile_set_options(ws_text(target), "vfio-pci", opts.buf, &text, &me);
+		k = vfio_edit(r, target, file, k, text, &me, e);
+	}
+	if (k < 0)
+		return k;
+	k = 0;
+	for (size_t i = 0; k == 0 && i < v->softdeps.n; i++) {
+		k = modfile_add_softdep(ws_text(target), v->softdeps.v[i], "vfio-pci", NULL, &text, &me);
+		k = vfio_edit(r, target, file, k, text, &me, e);
+	}
+	if (k == 0 && v->override.n) {
+		_cleanup_free_ char *cmd = NULL;
+
+		if ((k = override_command(&v->override, &cmd)) == 0) {
+			k = modfile_set_install(ws_text(target), "vfio-pci", cmd, &text, &me);
+			k = vfio_edit(r, target, file, k, text, &me, e);
+		}
+	}
+	return k;
 }
 
 static bool ws_changed(const struct ws_file *f)
@@ -552,7 +606,8 @@ static int next_boot_cmdline(struct workspace *w, struct plan *out)
 	return 0;
 }
 
-int plan_make(const struct rootfs *r, const char *sysfs, const struct profile *p, struct plan *ret, struct error *e)
+int plan_make(const struct rootfs *r, const char *sysfs, const struct hw *hw, const struct profile *p,
+	      struct plan *ret, struct error *e)
 {
 	struct workspace w = { 0 };
 	struct plan out = { 0 };
@@ -572,7 +627,11 @@ int plan_make(const struct rootfs *r, const char *sysfs, const struct profile *p
 	if (k == 0)
 		k = plan_blacklist(r, &w, p, out.effective_cmdline, &out, e);
 	if (k == 0)
-		k = plan_vfio(r, &w, p, out.effective_cmdline, &out, e);
+		k = vfio_plan_make(hw, p, &out.vfio, &out.findings, &out.n_findings, e);
+	if (k == 0)
+		k = plan_vfio(r, &w, p, &out.vfio, out.effective_cmdline, &out, e);
+	if (k == 0)
+		k = safety_check(hw, p, &out.vfio, &out.findings, &out.n_findings);
 	if (k == 0)
 		k = check_unread_file(&w, p, &out);
 	if (k == 0)
@@ -598,6 +657,7 @@ void plan_clear(struct plan *p)
 	strv_clear(&p->hooks);
 	findings_free(p->findings, p->n_findings);
 	free(p->effective_cmdline);
+	vfio_plan_clear(&p->vfio);
 	memset(p, 0, sizeof(*p));
 }
 

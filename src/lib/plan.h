@@ -4,7 +4,9 @@
 
 #include "bootloader.h"
 #include "journal.h"
+#include "hw.h"
 #include "profile.h"
+#include "safety.h"
 
 struct plan {
 	struct bootloader boot;
@@ -14,12 +16,14 @@ struct plan {
 	struct finding *findings;	/* the profile's, then the plan's own */
 	size_t n_findings;
 	char *effective_cmdline;	/* the kernel command line the next boot gets after the change */
+	struct vfio_plan vfio;		/* the devices vfio-pci is to take, and how */
 };
 
-/* Pure with respect to the system: reads the managed files, changes nothing. Errors: a
+/* Pure with respect to the system: reads the managed files, changes nothing. hw: the machine
+ * (vfio-pci targets and the safety findings); NULL leaves both out. Errors: a
  * file the editors cannot edit safely (EXIT_BAD_INPUT, with file and line), I/O. */
-int plan_make(const struct rootfs *r, const char *sysfs, const struct profile *p, struct plan *ret,
-	      struct error *e);
+int plan_make(const struct rootfs *r, const char *sysfs, const struct hw *hw, const struct profile *p,
+	      struct plan *ret, struct error *e);
 void plan_clear(struct plan *p);
 /* Whether a finding blocks (needs --force). */
 bool plan_blocked(const struct plan *p);

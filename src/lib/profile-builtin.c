@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* profile-builtin.c — the compiled-in profiles (iommu, vfio, nvidia, amd, intel) and host-dependent findings. */
+/* profile-builtin.c — the compiled-in profiles (iommu, vfio, nvidia, amd, intel, gpu) and host-dependent findings. */
 #include <string.h>
 
+#include "hw.h"
 #include "profile-internal.h"
 #include "strbuf.h"
 
@@ -143,8 +144,8 @@ static int fill_vfio(struct profile *p, const struct host_facts *f, struct error
  * GPU vendors: vfio + the Proxmox guide's blacklist for the vendor
  * ====================================================================== */
 
-static int fill_gpu(struct profile *p, const struct host_facts *f, struct error *e,
-		    const char *const *blacklist, size_t n)
+static int fill_vendor(struct profile *p, const struct host_facts *f, struct error *e,
+		       const char *const *blacklist, size_t n)
 {
 	int k = fill_vfio(p, f, e);
 
@@ -155,13 +156,13 @@ static int fill_nvidia(struct profile *p, const struct host_facts *f, struct err
 {
 	static const char *const blacklist[] = { "nouveau", "nvidia", "nvidiafb" };
 
-	return fill_gpu(p, f, e, blacklist, ARRAY_SIZE(blacklist));
+	return fill_vendor(p, f, e, blacklist, ARRAY_SIZE(blacklist));
 }
 
 static int fill_amd(struct profile *p, const struct host_facts *f, struct error *e)
 {
 	static const char *const blacklist[] = { "radeon", "amdgpu" };
-	int k = fill_gpu(p, f, e, blacklist, ARRAY_SIZE(blacklist));
+	int k = fill_vendor(p, f, e, blacklist, ARRAY_SIZE(blacklist));
 
 	if (k < 0)
 		return k;
@@ -174,7 +175,7 @@ static int fill_amd(struct profile *p, const struct host_facts *f, struct error 
 static int fill_intel(struct profile *p, const struct host_facts *f, struct error *e)
 {
 	static const char *const blacklist[] = { "snd_hda_intel", "snd_hda_codec_hdmi", "i915" };
-	int k = fill_gpu(p, f, e, blacklist, ARRAY_SIZE(blacklist));
+	int k = fill_vendor(p, f, e, blacklist, ARRAY_SIZE(blacklist));
 
 	if (k < 0)
 		return k;
@@ -186,8 +187,53 @@ static int fill_intel(struct profile *p, const struct host_facts *f, struct erro
 		"Intel graphics driver");
 }
 
+/* ======================================================================
+ * gpu: vfio + the chosen GPUs' slots for vfio-pci (DESIGN.md §4)
+ * ====================================================================== */
+
+/* Slots only: the plan turns each into every function of the slot, and decides between
+ * ids= and binding by address (safety.c), so that a local profile's [vfio-pci] devices
+ * gets the same treatment. */
+static int fill_gpu(struct profile *p, const struct host_facts *f, struct error *e)
+{
+	_cleanup_strbuf_ struct strbuf consoles = STRBUF_INIT;
+	int k;
+
+	if ((k = fill_vfio(p, f, e)) < 0)
+		return k;
+	if (!f->hw)
+		return error_set(e, EXIT_IO, "the gpu profile needs the PCI devices, and none could be read"), -EIO;
+	for (size_t i = 0; i < f->n_devices; i++)
+		if ((k = strv_put(&p->vfio_devices, f->devices[i])) < 0)
+			return k;
+	if (f->n_devices)
+		return 0;
+	for (size_t i = 0; i < f->hw->n_devs; i++) {
+		const struct pci_function *d = &f->hw->devs[i];
+		char slot[16];
+
+		if (!pci_is_gpu(d))
+			continue;
+		if (d->roles & HW_ROLE_CONSOLE) {
+			strbuf_appendf(&consoles, "%s%s (%s)", consoles.len ? ", " : "", d->slot, d->role_why);
+			continue;
+		}
+		snprintf(slot, sizeof(slot), "%.10s", d->slot);
+		if ((k = strv_put(&p->vfio_devices, slot)) < 0)
+			return k;
+	}
+	if (p->vfio_devices.n)
+		return 0;
+	return error_set(e, EXIT_REFUSED,
+			 "the gpu profile found no GPU to pass through: %s; choose one with --device SLOT "
+			 "(see 'iommuctl scan')", consoles.len ? strbuf_str(&consoles) : "this host has no GPU"),
+	       -EPERM;
+}
+
 static const struct profile_builtin builtins[] = {
 	{ "amd", "vfio + blacklist the AMD GPU drivers (radeon amdgpu)", fill_amd },
+	{ "gpu", "vfio + pass the GPUs the host does not use (or --device SLOT) to vfio-pci, every function",
+	  fill_gpu },
 	{ "intel", "vfio + blacklist Intel graphics and HD audio (snd_hda_intel snd_hda_codec_hdmi i915)",
 	  fill_intel },
 	{ "iommu", "IOMMU kernel parameters for this CPU (Intel: intel_iommu=on iommu=pt; AMD: iommu=pt)",

@@ -8,6 +8,8 @@
 #include "rootfs.h"
 #include "util.h"
 
+struct hw;
+
 struct strv {
 	char **v;
 	size_t n;
@@ -51,6 +53,9 @@ struct host_facts {
 	int (*kernel_has_module)(void *data, const char *kernel, const char *module);
 	void *data;
 	const char *cpuinfo;		/* where cpu_vendor was looked for, for messages; NULL: "/proc/cpuinfo" */
+	const struct hw *hw;		/* the PCI devices, for gpu; NULL when not read */
+	const char *const *devices;	/* --device values, for gpu */
+	size_t n_devices;
 };
 
 #define PROFILE_DIR "/etc/iommuctl/profiles"

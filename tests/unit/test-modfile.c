@@ -94,6 +94,7 @@ enum op {
 	OP_OPTIONS_REMOVE,
 	OP_SOFTDEP_ADD,
 	OP_SOFTDEP_REMOVE,
+	OP_INSTALL_SET,
 };
 
 static int edit(enum op op, const char *text, const char *m, const char *a, const char *b, char **out,
@@ -116,6 +117,8 @@ static int edit(enum op op, const char *text, const char *m, const char *a, cons
 		return modfile_add_softdep(text, m, a, b, out, err);
 	case OP_SOFTDEP_REMOVE:
 		return modfile_remove_softdep(text, m, a, b, out, err);
+	case OP_INSTALL_SET:
+		return modfile_set_install(text, m, a, out, err);
 	}
 	return -EINVAL;
 }
@@ -528,6 +531,32 @@ static void check_param(const struct modfile_config *c, const char *m, const cha
 	check_entry(r == 1 ? en : NULL, source, line, key);
 }
 
+/* install lines: kmod runs the first one for a module, so ours takes its place. */
+static void test_install(void)
+{
+	const char *cmd = "for d in 0000:01:00.0; do echo vfio-pci > /sys/bus/pci/devices/$d/driver_override; done";
+
+	check_edit("install: appended", OP_INSTALL_SET, "# vfio\noptions vfio-pci ids=1234:1111\n", "vfio-pci", cmd,
+		   NULL, "# vfio\noptions vfio-pci ids=1234:1111\ninstall vfio-pci for d in 0000:01:00.0; do echo "
+		   "vfio-pci > /sys/bus/pci/devices/$d/driver_override; done\n");
+	check_edit("install: replaces the first, drops later ones, keeps others", OP_INSTALL_SET,
+		   "install vfio_pci /bin/true\n# keep\ninstall snd-hda-intel /bin/false\ninstall vfio-pci /bin/old\n",
+		   "vfio-pci", "/sbin/new", NULL,
+		   "install vfio-pci /sbin/new\n# keep\ninstall snd-hda-intel /bin/false\n");
+	check_edit("install: a continued line is one line to kmod", OP_INSTALL_SET,
+		   "install vfio-pci /bin/a \\\n  --b\nblacklist x\n", "vfio-pci", "/bin/c", NULL,
+		   "install vfio-pci /bin/c\nblacklist x\n");
+	check_edit("install: no final newline", OP_INSTALL_SET, "blacklist x", "vfio-pci", "/bin/c", NULL,
+		   "blacklist x\ninstall vfio-pci /bin/c");
+	check_edit("install: NULL removes", OP_INSTALL_SET, "install vfio-pci /bin/a\nblacklist x\n", "vfio-pci", NULL,
+		   NULL, "blacklist x\n");
+	check_edit("install: the same command is kept", OP_INSTALL_SET, "install vfio-pci /bin/c\n", "vfio-pci",
+		   "/bin/c", NULL, "install vfio-pci /bin/c\n");
+	check_invalid("install: a newline in the command", OP_INSTALL_SET, "vfio-pci", "a\nb", NULL);
+	check_invalid("install: an empty command", OP_INSTALL_SET, "vfio-pci", "", NULL);
+	check_invalid("install: a bad module name", OP_INSTALL_SET, "vfio pci", "/bin/c", NULL);
+}
+
 static void test_query_files(void)
 {
 	char **names = NULL, *texts[16] = {};
@@ -664,6 +693,7 @@ int main(int argc, char **argv)
 	test_options();
 	test_options_messy_value();
 	test_softdep();
+	test_install();
 	test_query_files();
 	test_blacklisted_elsewhere();
 	test_query_cmdline();

@@ -550,7 +550,7 @@ static void test_unknown(void)
 		return;
 	}
 	msg = load_fails(r, "nosuch", &f, EXIT_USAGE);
-	ok(strstr(msg, "unknown profile 'nosuch'; available: amd, intel, iommu, mine, nvidia, vfio (") == msg,
+	ok(strstr(msg, "unknown profile 'nosuch'; available: amd, gpu, intel, iommu, mine, nvidia, vfio (") == msg,
 	   "unknown profile lists the available ones: %s", msg);
 	load_fails(r, "../etc/passwd", &f, EXIT_USAGE);
 	load_fails(r, ".hidden", &f, EXIT_USAGE);
@@ -593,7 +593,7 @@ static void test_list(void)
 	}
 	for (size_t k = 0; k < n; k++)
 		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", k ? "," : "", v[k].name);
-	is_str(names, "amd,bad name,broken,intel,iommu,link,loop,loop2,mine,nvidia,vfio", "list: sorted, local and built-in");
+	is_str(names, "amd,bad name,broken,gpu,intel,iommu,link,loop,loop2,mine,nvidia,vfio", "list: sorted, local and built-in");
 	i = info(v, n, "iommu");
 	ok(i && !i->builtin && i->shadows_builtin && !i->broken && !strcmp(i->description, "my iommu") &&
 	   !strcmp(i->origin, SHOWN "iommu.conf"), "list: local iommu shadows the built-in");
@@ -626,8 +626,8 @@ static void test_list_empty(void)
 	if (!mkdtemp(dir) || rootfs_open(dir, &r, &e) < 0 || profile_list(r, &v, &n, &e) < 0)
 		n = 0;
 	rmdir(dir);
-	ok(n == 5 && v[0].builtin && !strcmp(v[0].name, "amd") && !strcmp(v[4].name, "vfio"),
-	   "list without a profile directory: the five built-ins");
+	ok(n == 6 && v[0].builtin && !strcmp(v[0].name, "amd") && !strcmp(v[1].name, "gpu") &&
+	   !strcmp(v[5].name, "vfio"), "list without a profile directory: the six built-ins");
 	profile_infos_free(v, n);
 }
 

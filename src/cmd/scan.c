@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* scan.c — `iommuctl scan`: CPU, firmware tables, IOMMU state, IOMMU groups and their devices,
+ * GPUs with their companion functions, and the devices the host itself needs. Read-only. */
+#include <libsmartcols.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "hw.h"
+#include "strbuf.h"
+
+static const char *virt_text(const struct hw *hw)
+{
+	if (!hw->cpuinfo_read)
+		return "unknown (cpuinfo unreadable)";
+	if (hw->vmx)
+		return "VT-x (vmx flag)";
+	if (hw->svm)
+		return "AMD-V (svm flag)";
+	return "none: no vmx/svm flag (disabled in the firmware setup?)";
+}
+
+static const char *firmware_text(const struct hw *hw)
+{
+	if (!hw->acpi_tables_read)
+		return "unknown (ACPI tables not readable; run as root)";
+	if (hw->dmar && hw->ivrs)
+		return "DMAR and IVRS tables";
+	if (hw->dmar)
+		return "DMAR table (Intel VT-d)";
+	if (hw->ivrs)
+		return "IVRS table (AMD-Vi)";
+	return "no DMAR or IVRS table: the firmware offers no IOMMU (enable VT-d / AMD-Vi / IOMMU in its setup)";
+}
+
+static void slot_short(const struct pci_function *d, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", d->domain ? d->slot : d->slot + 5);
+}
+
+static char *ids_text(const struct pci_function *d)
+{
+	char *s = NULL;
+
+	if (asprintf(&s, "%04x:%04x", d->vendor_id, d->device_id) < 0)
+		return NULL;
+	return s;
+}
+
+/* "boot VGA; root disk" — the short flags column. */
+static void flags_text(const struct pci_function *d, const struct hw *hw, struct strbuf *sb)
+{
+	if (d->roles & HW_ROLE_CONSOLE)
+		strbuf_appends(sb, "console ");
+	if (d->roles & HW_ROLE_ROOT_DISK)
+		strbuf_appends(sb, "root-disk ");
+	if (d->roles & HW_ROLE_NETWORK)
+		strbuf_appends(sb, "default-route ");
+	if (pci_is_gpu(d))
+		strbuf_appends(sb, "gpu ");
+	for (size_t i = 0; i < hw->n_devs; i++)
+		if (pci_is_gpu(&hw->devs[i]) && !pci_is_gpu(d) && hw_same_slot(&hw->devs[i], d)) {
+			strbuf_appends(sb, "gpu-companion ");
+			break;
+		}
+	if (sb->len)
+		sb->buf[--sb->len] = '\0';
+}
+
+static void print_summary(const struct hw *hw)
+{
+	printf("CPU:        %s, %s\n", hw->cpu_vendor[0] ? hw->cpu_vendor : "unknown vendor", virt_text(hw));
+	printf("Firmware:   %s\n", firmware_text(hw));
+	if (hw->iommus.n) {
+		printf("IOMMU:      active (");
+		for (size_t i = 0; i < hw->iommus.n; i++)
+			printf("%s%s", i ? " " : "", hw->iommus.v[i]);
+		printf("), %zu groups\n", hw->n_groups);
+	} else {
+		printf("IOMMU:      not active (no %s/class/iommu entries)\n", hw->sysfs);
+	}
+	printf("Interrupt remapping: %s\n",
+	       hw->interrupt_remapping < 0 ? "unknown (interrupts unreadable)"
+	       : hw->interrupt_remapping ? "on (IR- interrupts)" : "off (no IR- interrupts)");
+}
+
+static void add_device_line(struct libscols_table *tb, struct libscols_line *parent, const struct hw *hw,
+			    const struct pci_function *d)
+{
+	struct libscols_line *ln = scols_table_new_line(tb, parent);
+	_cleanup_strbuf_ struct strbuf flags = STRBUF_INIT, name = STRBUF_INIT;
+	_cleanup_free_ char *ids = ids_text(d);
+	char slot[16];
+
+	slot_short(d, slot, sizeof(slot));
+	flags_text(d, hw, &flags);
+	strbuf_appendf(&name, "%s: %s %s", d->class_name, d->vendor_name, d->device_name);
+	scols_line_set_data(ln, 0, slot);
+	scols_line_set_data(ln, 1, ids ? ids : "");
+	scols_line_set_data(ln, 2, d->driver ? d->driver : "-");
+	scols_line_set_data(ln, 3, strbuf_str(&flags));
+	scols_line_set_data(ln, 4, strbuf_str(&name));
+}
+
+static void print_groups(const struct hw *hw)
+{
+	struct libscols_table *tb = scols_new_table();
+	int max_group = -1;
+
+	scols_table_new_column(tb, "GROUP/DEVICE", 0, SCOLS_FL_TREE);
+	scols_table_new_column(tb, "ID", 0, 0);
+	scols_table_new_column(tb, "DRIVER", 0, 0);
+	scols_table_new_column(tb, "ROLE", 0, 0);
+	scols_table_new_column(tb, "NAME", 0, SCOLS_FL_TRUNC);
+	for (size_t i = 0; i < hw->n_devs; i++)
+		if (hw->devs[i].iommu_group > max_group)
+			max_group = hw->devs[i].iommu_group;
+	for (int g = 0; g <= max_group; g++) {
+		struct libscols_line *gl = NULL;
+
+		for (size_t i = 0; i < hw->n_devs; i++) {
+			char label[32];
+
+			if (hw->devs[i].iommu_group != g)
+				continue;
+			if (!gl) {
+				gl = scols_table_new_line(tb, NULL);
+				snprintf(label, sizeof(label), "group %d", g);
+				scols_line_set_data(gl, 0, label);
+			}
+			add_device_line(tb, gl, hw, &hw->devs[i]);
+		}
+	}
+	/* Devices outside any group: the IOMMU is off, or the device is not translated. */
+	struct libscols_line *none = NULL;
+	for (size_t i = 0; i < hw->n_devs; i++) {
+		if (hw->devs[i].iommu_group >= 0)
+			continue;
+		if (!none) {
+			none = scols_table_new_line(tb, NULL);
+			scols_line_set_data(none, 0, "no group");
+		}
+		add_device_line(tb, none, hw, &hw->devs[i]);
+	}
+	scols_print_table(tb);
+	scols_unref_table(tb);
+}
+
+static void print_gpus_and_roles(const struct hw *hw)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < hw->n_devs; i++) {
+		const struct pci_function *g = &hw->devs[i];
+		char slot[16];
+
+		if (!pci_is_gpu(g))
+			continue;
+		if (!any)
+			printf("\nGPUs:\n");
+		any = true;
+		slot_short(g, slot, sizeof(slot));
+		printf("  %s %04x:%04x %s %s\n", slot, g->vendor_id, g->device_id, g->device_name,
+		       g->roles & HW_ROLE_CONSOLE ? "(the host's console: not a passthrough candidate)" : "(passthrough candidate)");
+		for (size_t j = 0; j < hw->n_devs; j++) {
+			const struct pci_function *c = &hw->devs[j];
+
+			if (c == g || !hw_same_slot(c, g) || pci_is_gpu(c))
+				continue;
+			slot_short(c, slot, sizeof(slot));
+			printf("    companion %s %04x:%04x %s (%s)\n", slot, c->vendor_id, c->device_id, c->class_name,
+			       c->driver ? c->driver : "no driver");
+		}
+	}
+	any = false;
+	for (size_t i = 0; i < hw->n_devs; i++) {
+		const struct pci_function *d = &hw->devs[i];
+		char slot[16];
+
+		if (!d->roles)
+			continue;
+		if (!any)
+			printf("\nThe host needs:\n");
+		any = true;
+		slot_short(d, slot, sizeof(slot));
+		printf("  %s %s: %s\n", slot, d->driver ? d->driver : "no driver", d->role_why);
+	}
+	for (size_t i = 0; i < hw->notes.n; i++)
+		printf("%snote: %s\n", i ? "" : "\n", hw->notes.v[i]);
+}
+
+static struct json_object *json_hex(unsigned v, int width)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%0*x", width, v);
+	return json_object_new_string(buf);
+}
+
+static struct json_object *json_strv(const struct strv *s)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < s->n; i++)
+		json_object_array_add(a, json_object_new_string(s->v[i]));
+	return a;
+}
+
+static struct json_object *device_json(const struct hw *hw, const struct pci_function *d)
+{
+	struct json_object *o = json_object_new_object(), *roles = json_object_new_array(), *comp;
+	static const unsigned role_bits[] = { HW_ROLE_CONSOLE, HW_ROLE_ROOT_DISK, HW_ROLE_NETWORK };
+
+	json_object_object_add(o, "slot", json_object_new_string(d->slot));
+	json_object_object_add(o, "class", json_hex(d->class_code >> 8, 4));
+	json_object_object_add(o, "prog_if", json_hex(d->class_code & 0xff, 2));
+	json_object_object_add(o, "class_name", json_object_new_string(d->class_name));
+	json_object_object_add(o, "vendor_id", json_hex(d->vendor_id, 4));
+	json_object_object_add(o, "device_id", json_hex(d->device_id, 4));
+	json_object_object_add(o, "subsystem_vendor_id", json_hex(d->subsys_vendor_id, 4));
+	json_object_object_add(o, "subsystem_device_id", json_hex(d->subsys_id, 4));
+	json_object_object_add(o, "vendor", json_object_new_string(d->vendor_name));
+	json_object_object_add(o, "device", json_object_new_string(d->device_name));
+	json_object_object_add(o, "driver", d->driver ? json_object_new_string(d->driver) : NULL);
+	json_object_object_add(o, "modalias", d->modalias ? json_object_new_string(d->modalias) : NULL);
+	json_object_object_add(o, "modules", hw->modules_resolved || d->modules.n ? json_strv(&d->modules) : NULL);
+	json_object_object_add(o, "iommu_group", d->iommu_group >= 0 ? json_object_new_int(d->iommu_group) : NULL);
+	json_object_object_add(o, "boot_vga", json_object_new_boolean(d->boot_vga == 1));
+	json_object_object_add(o, "gpu", json_object_new_boolean(pci_is_gpu(d)));
+	for (size_t i = 0; i < ARRAY_SIZE(role_bits); i++)
+		if (d->roles & role_bits[i])
+			json_object_array_add(roles, json_object_new_string(hw_role_name(role_bits[i])));
+	json_object_object_add(o, "roles", roles);
+	json_object_object_add(o, "roles_why", d->role_why ? json_object_new_string(d->role_why) : NULL);
+	if (pci_is_gpu(d)) {
+		comp = json_object_new_array();
+		for (size_t j = 0; j < hw->n_devs; j++)
+			if (&hw->devs[j] != d && hw_same_slot(&hw->devs[j], d))
+				json_object_array_add(comp, json_object_new_string(hw->devs[j].slot));
+		json_object_object_add(o, "companions", comp);
+	}
+	return o;
+}
+
+static void print_json(const struct hw *hw)
+{
+	struct json_object *o = json_object_new_object(), *x, *a;
+
+	x = json_object_new_object();
+	json_object_object_add(x, "vendor", hw->cpu_vendor[0] ? json_object_new_string(hw->cpu_vendor) : NULL);
+	json_object_object_add(x, "vmx", json_object_new_boolean(hw->vmx));
+	json_object_object_add(x, "svm", json_object_new_boolean(hw->svm));
+	json_object_object_add(o, "cpu", x);
+	x = json_object_new_object();
+	json_object_object_add(x, "tables_readable", json_object_new_boolean(hw->acpi_tables_read));
+	json_object_object_add(x, "dmar", json_object_new_boolean(hw->dmar));
+	json_object_object_add(x, "ivrs", json_object_new_boolean(hw->ivrs));
+	json_object_object_add(o, "firmware", x);
+	x = json_object_new_object();
+	json_object_object_add(x, "active", json_object_new_boolean(hw->iommus.n > 0));
+	json_object_object_add(x, "units", json_strv(&hw->iommus));
+	json_object_object_add(x, "groups", json_object_new_int64((int64_t)hw->n_groups));
+	json_object_object_add(x, "interrupt_remapping",
+			       hw->interrupt_remapping < 0 ? NULL : json_object_new_boolean(hw->interrupt_remapping));
+	json_object_object_add(o, "iommu", x);
+	a = json_object_new_array();
+	for (size_t i = 0; i < hw->n_devs; i++)
+		json_object_array_add(a, device_json(hw, &hw->devs[i]));
+	json_object_object_add(o, "devices", a);
+	json_object_object_add(o, "notes", json_strv(&hw->notes));
+	output_json(o);
+	json_object_put(o);
+}
+
+static int run(struct ctx *ctx, const struct cmd_args *args)
+{
+	struct hw hw;
+
+	if (hw_scan(ctx->sysfs, ctx->procfs, &hw, &ctx->err) < 0)
+		return ctx_fail(ctx);
+	if (hw_resolve_modules(&hw, ctx->root, &ctx->err) < 0) {
+		hw_clear(&hw);
+		return ctx_fail(ctx);
+	}
+	if (ctx->json) {
+		print_json(&hw);
+	} else {
+		print_summary(&hw);
+		putchar('\n');
+		print_groups(&hw);
+		print_gpus_and_roles(&hw);
+	}
+	hw_clear(&hw);
+	return 0;
+}
+
+const struct cmd cmd_scan = {
+	.name = "scan",
+	.synopsis = "",
+	.summary = "show the CPU, the IOMMU, every IOMMU group with its devices, GPUs and what the host needs",
+	.help = "Reads --sysfs and --procfs (default /sys, /proc) and the module trees of the installed\n"
+		"kernels under --root; changes nothing and works without root (firmware tables need root).\n",
+	.max_args = 0,
+	.flags = 0,
+	.run = run,
+};

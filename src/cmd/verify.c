@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* verify.c — `iommuctl verify [PROFILE]`: does the running system (sysfs, procfs) show what the
+ * profile intends? Parameters on the booted command line, an active IOMMU with groups and
+ * interrupt remapping, the profile's modules loaded and its blacklisted ones not, every target
+ * function bound to vfio-pci, every target's group wholly passed through. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "cmdline.h"
+#include "planning.h"
+#include "strbuf.h"
+
+struct check {
+	char *id, *message, *hint;
+	bool ok;
+};
+
+struct checks {
+	struct check *v;
+	size_t n;
+	bool oom;
+};
+
+static void check_add(struct checks *c, bool ok, const char *id, const char *hint, const char *fmt, ...)
+	_printf_(5, 6);
+static void check_add(struct checks *c, bool ok, const char *id, const char *hint, const char *fmt, ...)
+{
+	struct check *nv = realloc(c->v, (c->n + 1) * sizeof(*nv));
+	va_list ap;
+	int k;
+
+	if (!nv) {
+		c->oom = true;
+		return;
+	}
+	c->v = nv;
+	nv[c->n] = (struct check){ .ok = ok, .id = strdup(id), .hint = hint && !ok ? strdup(hint) : NULL };
+	va_start(ap, fmt);
+	k = vasprintf(&nv[c->n].message, fmt, ap);
+	va_end(ap);
+	if (k < 0)
+		nv[c->n].message = NULL;
+	c->oom |= k < 0 || !nv[c->n].id;
+	c->n++;
+}
+
+static void checks_clear(struct checks *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->v[i].id);
+		free(c->v[i].message);
+		free(c->v[i].hint);
+	}
+	free(c->v);
+}
+
+static char *read_text(const char *dir, const char *name)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+	char path[4096], buf[4096];
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (!(f = fopen(path, "re")))
+		return NULL;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		if (strbuf_append(&sb, buf, n) < 0)
+			return NULL;
+	return sb.buf ? strbuf_steal(&sb) : strdup("");
+}
+
+/* ---- the booted command line ---- */
+
+static void check_cmdline(struct checks *c, const struct ctx *ctx, const struct profile *p)
+{
+	_cleanup_free_ char *line = read_text(ctx->procfs, "cmdline");
+
+	if (!line) {
+		check_add(c, false, "cmdline", "run verify with --procfs pointing at a mounted procfs",
+			  "%s/cmdline cannot be read", ctx->procfs);
+		return;
+	}
+	line[strcspn(line, "\n")] = '\0';
+	for (size_t i = 0; i < p->kernel_add.n; i++) {
+		const char *want = p->kernel_add.v[i];
+
+		check_add(c, cmdline_has(line, want), "cmdline-param",
+			  "the boot did not use the new command line: check that the hooks ran (iommuctl show), "
+			  "then reboot; on systemd-boot run proxmox-boot-tool refresh",
+			  "the booted command line %s %s", cmdline_has(line, want) ? "has" : "lacks", want);
+	}
+	for (size_t i = 0; i < p->kernel_remove.n; i++) {
+		const char *gone = p->kernel_remove.v[i];
+
+		check_add(c, !cmdline_has(line, gone), "cmdline-removed",
+			  "the boot did not use the new command line: check that the hooks ran, then reboot",
+			  "the booted command line %s %s", cmdline_has(line, gone) ? "still has" : "does not have", gone);
+	}
+}
+
+/* ---- IOMMU ---- */
+
+static void check_iommu(struct checks *c, const struct hw *hw, bool passes)
+{
+	check_add(c, hw->iommus.n > 0, "iommu-active",
+		  hw->dmar || hw->ivrs ? "the firmware has the table but the kernel did not start the IOMMU: "
+					 "look for DMAR or AMD-Vi lines in dmesg"
+				       : "enable VT-d / AMD-Vi / IOMMU in the firmware setup",
+		  "an IOMMU is %s (%s/class/iommu: %zu entries)", hw->iommus.n ? "active" : "not active", hw->sysfs,
+		  hw->iommus.n);
+	check_add(c, hw->n_groups > 0, "iommu-groups", "no groups means no device can be passed through",
+		  "%zu IOMMU groups", hw->n_groups);
+	if (passes || hw->interrupt_remapping >= 0)
+		check_add(c, hw->interrupt_remapping == 1, "interrupt-remapping",
+			  "without interrupt remapping vfio refuses devices unless allow_unsafe_interrupts=1; enable "
+			  "x2APIC / interrupt remapping in the firmware setup",
+			  "interrupt remapping is %s (IR- lines in %s/interrupts)",
+			  hw->interrupt_remapping == 1 ? "on" : hw->interrupt_remapping == 0 ? "off" : "unknown",
+			  hw->procfs);
+}
+
+/* ---- modules ---- */
+
+/* Loaded: a line in <procfs>/modules, or built in with a <sysfs>/module/NAME directory. */
+static bool module_loaded(const struct ctx *ctx, const char *procmods, const char *module)
+{
+	char name[128], path[4096];
+	size_t n = strlen(module);
+
+	snprintf(name, sizeof(name), "%s", module);
+	for (char *x = name; *x; x++)
+		if (*x == '-')
+			*x = '_';
+	for (const char *l = procmods; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l))
+		if (!strncmp(l, name, n) && l[n] == ' ')
+			return true;
+	snprintf(path, sizeof(path), "%s/module/%s", ctx->sysfs, name);
+	return access(path, F_OK) == 0;
+}
+
+static void check_modules(struct checks *c, const struct ctx *ctx, const struct profile *p)
+{
+	_cleanup_free_ char *procmods = read_text(ctx->procfs, "modules");
+
+	for (size_t i = 0; i < p->modules_add.n; i++) {
+		bool ok = module_loaded(ctx, procmods, p->modules_add.v[i]);
+
+		check_add(c, ok, "module-loaded", "check 'systemctl status systemd-modules-load' and that the "
+			  "running kernel has the module", "module %s is %s", p->modules_add.v[i],
+			  ok ? "loaded" : "not loaded");
+	}
+	for (size_t i = 0; i < p->blacklist_add.n; i++) {
+		bool loaded = module_loaded(ctx, procmods, p->blacklist_add.v[i]);
+
+		check_add(c, !loaded, "blacklist-not-loaded",
+			  "a blacklist only stops loading by alias: something loaded it by name or as a dependency "
+			  "(or the initramfs was not rebuilt: update-initramfs -u -k all)",
+			  "blacklisted module %s is %s", p->blacklist_add.v[i], loaded ? "loaded" : "not loaded");
+	}
+}
+
+/* ---- devices ---- */
+
+static void check_devices(struct checks *c, const struct hw *hw, const struct vfio_plan *v)
+{
+	for (size_t i = 0; i < v->n_targets; i++) {
+		const struct pci_function *d = &hw->devs[v->targets[i]];
+		bool ok = d->driver && streq(d->driver, "vfio-pci");
+
+		check_add(c, ok, "vfio-bound",
+			  "another driver claimed it first: check the softdep and options lines in modprobe.d "
+			  "and that the initramfs was rebuilt",
+			  "%s %s is bound to %s", d->slot, d->class_name, d->driver ? d->driver : "no driver");
+	}
+	for (size_t i = 0; i < v->n_targets; i++) {
+		const struct pci_function *d = &hw->devs[v->targets[i]];
+		_cleanup_strbuf_ struct strbuf others = STRBUF_INIT;
+		bool first = true;
+
+		for (size_t j = 0; j < i; j++)
+			first &= hw->devs[v->targets[j]].iommu_group != d->iommu_group;
+		if (!first)
+			continue;
+		if (d->iommu_group < 0) {
+			check_add(c, false, "group-isolated", "the IOMMU is not translating this device: is it active?",
+				  "%s is in no IOMMU group", d->slot);
+			continue;
+		}
+		for (size_t j = 0; j < hw->n_devs; j++) {
+			const struct pci_function *o = &hw->devs[j];
+
+			if (o->iommu_group == d->iommu_group && !pci_is_bridge(o) && !(o->driver && streq(o->driver, "vfio-pci")))
+				strbuf_appendf(&others, "%s%s (%s)", others.len ? ", " : "", o->slot,
+					       o->driver ? o->driver : "no driver");
+		}
+		if (others.len)
+			check_add(c, false, "group-isolated",
+				  "every endpoint of the group must be bound to vfio-pci before a guest can use it",
+				  "IOMMU group %d of %s also holds %s", d->iommu_group, d->slot, strbuf_str(&others));
+		else
+			check_add(c, true, "group-isolated", NULL, "IOMMU group %d of %s: every endpoint is bound to vfio-pci",
+				  d->iommu_group, d->slot);
+	}
+}
+
+/* ---- output ---- */
+
+static void print_checks(const struct checks *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		printf("%s  %-22s %s\n", c->v[i].ok ? "pass" : "FAIL", c->v[i].id, c->v[i].message);
+		if (!c->v[i].ok && c->v[i].hint)
+			printf("      %-22s next: %s\n", "", c->v[i].hint);
+	}
+}
+
+static void print_json(const struct checks *c, bool all_ok, const char *profile)
+{
+	struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+
+	json_object_object_add(o, "ok", json_object_new_boolean(all_ok));
+	json_object_object_add(o, "profile", json_object_new_string(profile));
+	for (size_t i = 0; i < c->n; i++) {
+		struct json_object *x = json_object_new_object();
+
+		json_object_object_add(x, "id", json_object_new_string(c->v[i].id));
+		json_object_object_add(x, "ok", json_object_new_boolean(c->v[i].ok));
+		json_object_object_add(x, "message", json_object_new_string(c->v[i].message ? c->v[i].message : ""));
+		json_object_object_add(x, "hint", c->v[i].hint ? json_object_new_string(c->v[i].hint) : NULL);
+		json_object_array_add(a, x);
+	}
+	json_object_object_add(o, "checks", a);
+	output_json(o);
+	json_object_put(o);
+}
+
+/* The last apply that is committed and not undone, with the --device values its note kept. */
+static int last_applied(struct ctx *ctx, struct txn_info *ret)
+{
+	struct txn_info *v = NULL;
+	size_t n = 0;
+	int k = -ENOENT;
+
+	if (!ctx->journal || journal_txn_list(ctx->journal, 0, &v, &n, &ctx->err) < 0)
+		return ctx->journal ? -EIO : -ENOENT;
+	for (size_t i = 0; i < n && k == -ENOENT; i++) {
+		int64_t undone = 0;
+
+		if (!streq(v[i].kind, "apply") || !streq(v[i].state, "committed") || !v[i].profile)
+			continue;
+		if (journal_undone_by(ctx->journal, v[i].id, &undone, &ctx->err) < 0)
+			k = -EIO;
+		else if (!undone) {
+			*ret = v[i];
+			memset(&v[i], 0, sizeof(v[i]));
+			k = 0;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		txn_info_clear(&v[i]);
+	free(v);
+	return k;
+}
+
+/* apply notes "--device SLOT" for each device it was given; verify chooses the same ones. */
+static void devices_from_note(struct ctx *ctx, char *note)
+{
+	char *save = NULL;
+	bool next = false;
+
+	for (char *w = note ? strtok_r(note, " ", &save) : NULL; w; w = strtok_r(NULL, " ", &save)) {
+		if (next && ctx->n_devices < ARRAY_SIZE(ctx->devices))
+			ctx->devices[ctx->n_devices++] = w;
+		next = streq(w, "--device");
+	}
+}
+
+static int run(struct ctx *ctx, const struct cmd_args *args)
+{
+	struct txn_info last = { 0 };
+	struct planned pl = { 0 };
+	struct checks c = { 0 };
+	const char *name;
+	bool all_ok = true;
+	int k;
+
+	if (args->argc) {
+		name = args->argv[0];
+	} else {
+		k = last_applied(ctx, &last);
+		if (k == -ENOENT) {
+			error_set(&ctx->err, EXIT_USAGE, "no profile has been applied to %s; name the profile to verify "
+				  "(iommuctl verify PROFILE)", ctx->root->path);
+			return ctx_fail(ctx);
+		}
+		if (k < 0)
+			return ctx_fail(ctx);
+		name = last.profile;
+		if (!ctx->n_devices)
+			devices_from_note(ctx, last.note);
+	}
+	if (planned_make(ctx, name, &pl) < 0) {
+		txn_info_clear(&last);
+		return ctx_fail(ctx);
+	}
+	check_cmdline(&c, ctx, pl.profile);
+	check_iommu(&c, &pl.hw, pl.plan.vfio.n_targets > 0);
+	check_modules(&c, ctx, pl.profile);
+	check_devices(&c, &pl.hw, &pl.plan.vfio);
+	if (c.oom) {
+		error_set(&ctx->err, EXIT_IO, "out of memory");
+		k = ctx_fail(ctx);
+	} else {
+		for (size_t i = 0; i < c.n; i++)
+			all_ok &= c.v[i].ok;
+		if (ctx->json)
+			print_json(&c, all_ok, name);
+		else
+			print_checks(&c);
+		if (!ctx->json && pl.plan.n_changes)
+			printf("note: the files do not yet say everything profile %s intends ('iommuctl plan %s')\n",
+			       name, name);
+		k = all_ok ? 0 : EXIT_CHECK_FAILED;
+	}
+	checks_clear(&c);
+	planned_clear(&pl);
+	txn_info_clear(&last);
+	return k;
+}
+
+const struct cmd cmd_verify = {
+	.name = "verify",
+	.synopsis = "[--device SLOT]... [PROFILE]",
+	.summary = "check the running system against the last applied (or the named) profile",
+	.help = "From sysfs and procfs only: the booted command line has the profile's parameters, an\n"
+		"IOMMU is active with groups and interrupt remapping, the profile's modules are loaded\n"
+		"and its blacklisted ones are not, each target function is bound to vfio-pci and its\n"
+		"group holds nothing else. One line per check; exit 1 when one fails.\n\n" PLANNING_OPTIONS_HELP,
+	.options = planning_options,
+	.min_args = 0,
+	.max_args = 1,
+	.flags = CMD_READS_JOURNAL,
+	.run = run,
+};
