@@ -126,6 +126,9 @@ static int handle_cmd_option(struct ctx *ctx, struct cmd_args *a, int c)
 		}
 		ctx->devices[ctx->n_devices++] = optarg;
 		return 0;
+	case OPT_NEXT_BOOT:
+		ctx->next_boot = true;
+		return 0;
 	default:
 		return -EINVAL;
 	}

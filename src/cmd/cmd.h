@@ -27,6 +27,7 @@ struct ctx {
 	bool json, yes, no_hooks, force;
 	const char *devices[32];	/* --device SLOT of plan, apply and diff (the gpu profile) */
 	size_t n_devices;
+	bool next_boot;			/* verify --next-boot */
 
 	struct rootfs *root;
 	struct journal *journal;	/* NULL when the command reads and no journal exists yet */
@@ -55,6 +56,7 @@ struct cmd {
 enum {
 	OPT_LIMIT = 0x100,
 	OPT_DEVICE,
+	OPT_NEXT_BOOT,
 };
 
 /* --device SLOT, for the commands that plan a profile. */

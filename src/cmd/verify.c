@@ -4,7 +4,9 @@
  * interrupt remapping, the profile's modules loaded and its blacklisted ones not, every target
  * function bound to vfio-pci, every target's group wholly passed through. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,18 +14,22 @@
 
 #include "cmd.h"
 #include "cmdline.h"
+#include "initramfs.h"
+#include "kmods.h"
 #include "planning.h"
 #include "strbuf.h"
 
 struct check {
 	char *id, *message, *hint;
 	bool ok;
+	bool next_boot;		/* about the next boot, not the running system */
 };
 
 struct checks {
 	struct check *v;
 	size_t n;
 	bool oom;
+	bool next_boot;		/* checks added now are about the next boot */
 };
 
 static void check_add(struct checks *c, bool ok, const char *id, const char *hint, const char *fmt, ...)
@@ -39,7 +45,8 @@ static void check_add(struct checks *c, bool ok, const char *id, const char *hin
 		return;
 	}
 	c->v = nv;
-	nv[c->n] = (struct check){ .ok = ok, .id = strdup(id), .hint = hint && !ok ? strdup(hint) : NULL };
+	nv[c->n] = (struct check){ .ok = ok, .id = strdup(id), .hint = hint && !ok ? strdup(hint) : NULL,
+				   .next_boot = c->next_boot };
 	va_start(ap, fmt);
 	k = vasprintf(&nv[c->n].message, fmt, ap);
 	va_end(ap);
@@ -209,11 +216,144 @@ static void check_devices(struct checks *c, const struct hw *hw, const struct vf
 	}
 }
 
+/* ---- the next boot: boot loader configuration and initramfs ---- */
+
+/* The kernel line of grub.cfg's first menuentry (the default on Debian and Proxmox, which
+ * set default="0"); NULL when there is none. */
+static char *grub_default_linux(const char *cfg)
+{
+	bool in_entry = false;
+
+	for (const char *l = cfg; l && *l;) {
+		const char *end = strchr(l, '\n');
+		size_t len = end ? (size_t)(end - l) : strlen(l);
+		const char *t = l + strspn(l, " \t");
+
+		if (!in_entry && !strncmp(t, "menuentry ", 10))
+			in_entry = true;
+		else if (in_entry && (!strncmp(t, "linux ", 6) || !strncmp(t, "linux\t", 6) || !strncmp(t, "linuxefi ", 9)))
+			return strndup(t, len - (size_t)(t - l));
+		else if (in_entry && *t == '}')
+			return NULL;
+		l = end ? end + 1 : NULL;
+	}
+	return NULL;
+}
+
+static void check_boot_config(struct checks *c, const struct ctx *ctx, const struct planned *pl)
+{
+	struct file_state fs = { 0 };
+	struct error e = { 0 };
+	_cleanup_free_ char *line = NULL;
+
+	if (!streq(pl->plan.boot.cmdline_file, "/etc/default/grub")) {
+		printf("note: %s: the loader entries proxmox-boot-tool writes live on the ESPs, which are not "
+		       "mounted; 'proxmox-boot-tool refresh' regenerates them\n", bootloader_name(pl->plan.boot.kind));
+		return;
+	}
+	if (rootfs_read_file(ctx->root, "/boot/grub/grub.cfg", &fs, &e) < 0 || !fs.present) {
+		check_add(c, false, "next-boot-grub", "run update-grub", "/boot/grub/grub.cfg %s",
+			  fs.present ? "cannot be read" : "does not exist");
+		file_state_clear(&fs);
+		return;
+	}
+	line = grub_default_linux(fs.data);
+	file_state_clear(&fs);
+	if (!line) {
+		check_add(c, false, "next-boot-grub", "run update-grub", "/boot/grub/grub.cfg has no menuentry with a linux line");
+		return;
+	}
+	for (size_t i = 0; i < pl->profile->kernel_add.n; i++) {
+		bool has = cmdline_has(line, pl->profile->kernel_add.v[i]);
+
+		check_add(c, has, "next-boot-grub", "run update-grub (apply runs it unless --no-hooks)",
+			  "the default grub entry %s %s", has ? "has" : "lacks", pl->profile->kernel_add.v[i]);
+	}
+}
+
+/* A modprobe.d file of the plan: the same bytes in the image as on disk. */
+static void check_image_file(struct checks *c, const struct ctx *ctx, const struct initramfs *ir, const char *kernel,
+			     const char *path)
+{
+	struct file_state fs = { 0 };
+	struct error e = { 0 };
+	const struct initramfs_entry *x = initramfs_find(ir, path);
+	bool same;
+
+	if (rootfs_read_file(ctx->root, path, &fs, &e) < 0 || !fs.present) {
+		file_state_clear(&fs);
+		return;
+	}
+	same = x && x->data && x->size == fs.len && !memcmp(x->data, fs.data, fs.len);
+	check_add(c, same, "initramfs-file", "run update-initramfs -u -k all (apply runs it unless --no-hooks)",
+		  "initrd.img-%s %s %s", kernel, !x ? "lacks" : same ? "has the current" : "has an older", path);
+	file_state_clear(&fs);
+}
+
+static void check_initramfs(struct checks *c, struct ctx *ctx, const struct planned *pl)
+{
+	const struct profile *p = pl->profile;
+	char **kernels = NULL;
+	size_t n = 0;
+
+	if (kmods_list_kernels(ctx->root, &kernels, &n, &ctx->err) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_(kmods_freep) struct kmods *km = NULL;
+		struct initramfs ir = { 0 };
+		struct error e = { 0 };
+		char path[512];
+
+		snprintf(path, sizeof(path), "/boot/initrd.img-%s", kernels[i]);
+		if (initramfs_read(ctx->root, path, &ir, &e) < 0) {
+			check_add(c, false, "initramfs", "run update-initramfs -u -k all", "%s", e.text);
+			continue;
+		}
+		if (p->blacklist_add.n)
+			check_image_file(c, ctx, &ir, kernels[i], p->blacklist_file);
+		if (pl->plan.vfio.ids.n || pl->plan.vfio.override.n || pl->plan.vfio.softdeps.n)
+			check_image_file(c, ctx, &ir, kernels[i], p->vfio_file);
+		if (kmods_open(ctx->root, kernels[i], &km, &e) < 0)
+			km = NULL;
+		for (size_t m = 0; m < p->modules_add.n; m++) {
+			const char *mod = p->modules_add.v[m];
+			bool in = initramfs_find_module(&ir, mod) != NULL;
+
+			/* A module the kernel does not have (vfio_virqfd on 6.12) cannot be in its image. */
+			if (!in && km && kmods_has_module(km, mod) == 0)
+				continue;
+			check_add(c, in, "initramfs-module",
+				  "list the VFIO modules in /etc/initramfs-tools/modules too, so that vfio-pci is there "
+				  "before the GPU drivers the initramfs loads; then update-initramfs -u -k all",
+				  "initrd.img-%s %s %s", kernels[i], in ? "has" : "lacks", mod);
+		}
+		initramfs_clear(&ir);
+	}
+	strv_free(kernels, n);
+}
+
+/* The booted command line predates the transaction when the machine booted before it finished. */
+static bool applied_after_boot(const struct ctx *ctx, const struct txn_info *t)
+{
+	_cleanup_free_ char *stat = read_text(ctx->procfs, "stat");
+	const char *b = stat ? strstr(stat, "\nbtime ") : NULL;
+	struct tm tm = { 0 };
+	long long btime;
+
+	if (!b || sscanf(b, "\nbtime %lld", &btime) != 1 || !t->finished_at[0] ||
+	    !strptime(t->finished_at, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		return false;
+	return (long long)timegm(&tm) >= btime;
+}
+
 /* ---- output ---- */
 
-static void print_checks(const struct checks *c)
+static void print_checks(const struct checks *c, bool asked)
 {
 	for (size_t i = 0; i < c->n; i++) {
+		if (c->v[i].next_boot && (i == 0 || !c->v[i - 1].next_boot))
+			printf("%s\n", asked ? "the next boot (--next-boot):"
+			       : "the running system booted before the last apply; the next boot gets:");
 		printf("%s  %-22s %s\n", c->v[i].ok ? "pass" : "FAIL", c->v[i].id, c->v[i].message);
 		if (!c->v[i].ok && c->v[i].hint)
 			printf("      %-22s next: %s\n", "", c->v[i].hint);
@@ -233,6 +373,7 @@ static void print_json(const struct checks *c, bool all_ok, const char *profile)
 		json_object_object_add(x, "ok", json_object_new_boolean(c->v[i].ok));
 		json_object_object_add(x, "message", json_object_new_string(c->v[i].message ? c->v[i].message : ""));
 		json_object_object_add(x, "hint", c->v[i].hint ? json_object_new_string(c->v[i].hint) : NULL);
+		json_object_object_add(x, "next_boot", json_object_new_boolean(c->v[i].next_boot));
 		json_object_array_add(a, x);
 	}
 	json_object_object_add(o, "checks", a);
@@ -313,6 +454,11 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 	check_iommu(&c, &pl.hw, pl.plan.vfio.n_targets > 0);
 	check_modules(&c, ctx, pl.profile);
 	check_devices(&c, &pl.hw, &pl.plan.vfio);
+	if (ctx->next_boot || (last.id && applied_after_boot(ctx, &last))) {
+		c.next_boot = true;
+		check_boot_config(&c, ctx, &pl);
+		check_initramfs(&c, ctx, &pl);
+	}
 	if (c.oom) {
 		error_set(&ctx->err, EXIT_IO, "out of memory");
 		k = ctx_fail(ctx);
@@ -322,7 +468,7 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 		if (ctx->json)
 			print_json(&c, all_ok, name);
 		else
-			print_checks(&c);
+			print_checks(&c, ctx->next_boot);
 		if (!ctx->json && pl.plan.n_changes)
 			printf("note: the files do not yet say everything profile %s intends ('iommuctl plan %s')\n",
 			       name, name);
@@ -334,15 +480,25 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 	return k;
 }
 
+static const struct option options[] = {
+	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ "next-boot", no_argument, NULL, OPT_NEXT_BOOT },
+	{ 0 },
+};
+
 const struct cmd cmd_verify = {
 	.name = "verify",
-	.synopsis = "[--device SLOT]... [PROFILE]",
+	.synopsis = "[--next-boot] [--device SLOT]... [PROFILE]",
 	.summary = "check the running system against the last applied (or the named) profile",
 	.help = "From sysfs and procfs only: the booted command line has the profile's parameters, an\n"
 		"IOMMU is active with groups and interrupt remapping, the profile's modules are loaded\n"
 		"and its blacklisted ones are not, each target function is bound to vfio-pci and its\n"
-		"group holds nothing else. One line per check; exit 1 when one fails.\n\n" PLANNING_OPTIONS_HELP,
-	.options = planning_options,
+		"group holds nothing else. With --next-boot, or by itself when the machine booted before\n"
+		"the last apply: the default grub entry carries the parameters and each installed kernel's\n"
+		"initramfs holds the profile's modprobe.d files and modules. One line per check; exit 1\n"
+		"when one fails.\n\n"
+		"  --next-boot    also check what the next boot gets\n" PLANNING_OPTIONS_HELP,
+	.options = options,
 	.min_args = 0,
 	.max_args = 1,
 	.flags = CMD_READS_JOURNAL,

@@ -103,6 +103,26 @@ static int on_ini_entry(void *user, const char *section, const char *key, const 
 	return 0;
 }
 
+/* libinih reads a line in pieces of INI_MAX_LINE - 2 bytes and takes the rest
+ * of a longer one for a line of its own (and a NUL for the end of the file):
+ * the line of such a file that cannot be read as written, or 0. */
+static int unreadable_line(const struct file_state *fs, char *reason, size_t size)
+{
+	int line = 1;
+
+	for (size_t pos = 0; pos < fs->len; line++) {
+		const char *nl = memchr(fs->data + pos, '\n', fs->len - pos);
+		size_t end = nl ? (size_t)(nl - fs->data) : fs->len;
+
+		if (memchr(fs->data + pos, '\0', end - pos))
+			return snprintf(reason, size, "line contains a NUL byte"), line;
+		if (end - pos > INI_MAX_LINE - 2)
+			return snprintf(reason, size, "line is longer than %d characters", INI_MAX_LINE - 2), line;
+		pos = end + 1;
+	}
+	return 0;
+}
+
 int hook_config_load(const struct rootfs *r, struct hook_config *ret, struct error *e)
 {
 	struct hook_config c = { 0 };
@@ -121,7 +141,9 @@ int hook_config_load(const struct rootfs *r, struct hook_config *ret, struct err
 		return k;
 	}
 	if (fs.present) {
-		line = ini_parse_string(fs.data, on_ini_entry, &st);
+		line = unreadable_line(&fs, st.reason, sizeof(st.reason));
+		if (!line)
+			line = ini_parse_string(fs.data, on_ini_entry, &st);
 		file_state_clear(&fs);
 		if (line != 0) {
 			char shown[4096];
