@@ -152,11 +152,12 @@ crash_loop "recover" "$pend" verify_recover recover
 # ---- apply: the nvidia profile on a pristine root (three files: edit, edit, create).
 ap=$TEST_TMP/apply-template
 cp -a "$(new_root pve8-grub)" "$ap"
-amd="$FIXTURES/hw/firecracker-amd-epyc/proc"
+# Hardware captured from Debian 6.12 on an AMD IOMMU (QEMU), so plans never read this machine.
+amd="$FIXTURES/hw/q35-amd-6.12/proc" amd_sys="$FIXTURES/hw/q35-amd-6.12/sys"
 before_ap=$(manifest "$ap")
 after_dir=$TEST_TMP/apply-after
 cp -a "$ap" "$after_dir"
-"$IOMMUCTL" --root "$after_dir" --procfs "$amd" --no-hooks -y apply nvidia >/dev/null 2>&1
+"$IOMMUCTL" --root "$after_dir" --sysfs "$amd_sys" --procfs "$amd" --no-hooks -y apply nvidia >/dev/null 2>&1
 after_ap=$(manifest "$after_dir")
 verify_apply() {
 	local dir=$1 m applied
@@ -173,7 +174,7 @@ verify_apply() {
 	fi
 	[ ! -e "$(journal_of "$dir")" ] || journal_agrees "$dir" lenient
 }
-crash_loop "apply" "$ap" verify_apply --procfs "$amd" --no-hooks -y apply nvidia
+crash_loop "apply" "$ap" verify_apply --sysfs "$amd_sys" --procfs "$amd" --no-hooks -y apply nvidia
 
 diag "kill points exercised: $total_kills"
 echo "# crash matrix: $total_kills kill points exercised, every one recovered" >&2

@@ -4,7 +4,8 @@
 # idempotent, byte-exact transactions; sh itself checks the grub file; failing hooks undo.
 . "$(dirname "$0")/test-lib.sh"
 
-amd="$FIXTURES/hw/firecracker-amd-epyc/proc"
+# Hardware captured from Debian 6.12 on an AMD IOMMU (QEMU), so plans never read this machine.
+amd="$FIXTURES/hw/q35-amd-6.12/proc" amd_sys="$FIXTURES/hw/q35-amd-6.12/sys"
 # The value sh ends up with after sourcing the grub file and its drop-ins (DESIGN.md §5).
 grub_oracle() {
 	(cd "$1" && sh -c '. ./etc/default/grub; for f in ./etc/default/grub.d/*.cfg; do [ -e "$f" ] && . "$f"; done; printf %s "$GRUB_CMDLINE_LINUX_DEFAULT"' 2>/dev/null)
@@ -15,7 +16,7 @@ root=$(new_root pve8-grub)
 cp -a "$root" "$TEST_TMP/pristine"
 pristine=$(manifest "$root")
 
-expect_exit 0 "plan vfio on an AMD host" "$IOMMUCTL" --root "$root" --procfs "$amd" plan vfio
+expect_exit 0 "plan vfio on an AMD host" "$IOMMUCTL" --root "$root" --sysfs "$amd_sys" --procfs "$amd" plan vfio
 contains "plan names the boot loader and why" "$out" "boot loader: GRUB, command line in /etc/default/grub"
 contains "plan shows the grub diff" "$out" '+GRUB_CMDLINE_LINUX_DEFAULT="quiet iommu=pt"'
 contains "plan shows the modules diff" "$out" "+vfio_iommu_type1"
@@ -24,15 +25,15 @@ contains "plan lists the initramfs hook" "$out" "/usr/sbin/update-initramfs -u -
 contains "plan lists update-grub" "$out" "/usr/sbin/update-grub"
 check "plan changed nothing" test "$(manifest "$root")" = "$pristine"
 check "plan created no journal" test ! -e "$root/var"
-expect_exit 0 "plan --json" "$IOMMUCTL" --root "$root" --procfs "$amd" --json plan vfio
+expect_exit 0 "plan --json" "$IOMMUCTL" --root "$root" --sysfs "$amd_sys" --procfs "$amd" --json plan vfio
 check "plan --json has files, hooks, findings" json_check "$TEST_TMP/.out" \
 	'd["changed"] and [f["path"] for f in d["files"]] == ["/etc/default/grub", "/etc/modules"] and len(d["hooks"]) == 2 and any(f["id"] for f in d["findings"])'
 
-expect_exit 2 "apply without -y and without a terminal" "$IOMMUCTL" --root "$root" --procfs "$amd" apply vfio </dev/null
+expect_exit 2 "apply without -y and without a terminal" "$IOMMUCTL" --root "$root" --sysfs "$amd_sys" --procfs "$amd" apply vfio </dev/null
 contains "it says to pass -y" "$err" "apply -y vfio"
 check "nothing was applied" test "$(manifest "$root")" = "$pristine"
 
-expect_exit 0 "apply -y --no-hooks vfio" "$IOMMUCTL" --root "$root" --procfs "$amd" --no-hooks --json -y apply vfio
+expect_exit 0 "apply -y --no-hooks vfio" "$IOMMUCTL" --root "$root" --sysfs "$amd_sys" --procfs "$amd" --no-hooks --json -y apply vfio
 check "apply --json: txn 1, changed" json_check "$TEST_TMP/.out" 'd["txn"] == 1 and d["changed"] is True and d["files"] == ["/etc/default/grub", "/etc/modules"]'
 value=$(grub_oracle "$root")
 check "sh sees iommu=pt exactly once ($value)" test "$(count_word "$value" iommu=pt)" = 1
@@ -44,10 +45,10 @@ check "vfio_virqfd is left out with no kernel installed" sh -c "! grep -q vfio_v
 check "every other line of the grub file is unchanged" \
 	sh -c "diff '$TEST_TMP/pristine/etc/default/grub' '$root/etc/default/grub' | grep -c '^[<>]' | grep -qx 2"
 
-expect_exit 0 "a second apply" "$IOMMUCTL" --root "$root" --procfs "$amd" --no-hooks --json -y apply vfio
+expect_exit 0 "a second apply" "$IOMMUCTL" --root "$root" --sysfs "$amd_sys" --procfs "$amd" --no-hooks --json -y apply vfio
 check "changes nothing: txn null, changed false" json_check "$TEST_TMP/.out" 'd["txn"] is None and d["changed"] is False'
 check "and records nothing" test "$(sql "$root" 'SELECT count(*) FROM txn')" = 1
-expect_exit 0 "diff vfio after apply" "$IOMMUCTL" --root "$root" --procfs "$amd" diff vfio
+expect_exit 0 "diff vfio after apply" "$IOMMUCTL" --root "$root" --sysfs "$amd_sys" --procfs "$amd" diff vfio
 check "is empty" test -z "$out"
 expect_exit 0 "diff 1" "$IOMMUCTL" --root "$root" diff 1
 contains "diff 1 shows the grub edit" "$out" '+GRUB_CMDLINE_LINUX_DEFAULT="quiet iommu=pt"'
@@ -57,7 +58,7 @@ expect_exit 0 "rollback" "$IOMMUCTL" --root "$root" rollback
 check "rollback restores every file byte for byte" test "$(manifest "$root")" = "$pristine"
 
 # nvidia: the blacklist goes into iommuctl's own file; one already blacklisted is not repeated.
-expect_exit 0 "apply nvidia" "$IOMMUCTL" --root "$root" --procfs "$amd" --no-hooks -y apply nvidia
+expect_exit 0 "apply nvidia" "$IOMMUCTL" --root "$root" --sysfs "$amd_sys" --procfs "$amd" --no-hooks -y apply nvidia
 check "the blacklist file holds nouveau and nvidia" \
 	test "$(cat "$root/etc/modprobe.d/iommuctl-blacklist.conf")" = "blacklist nouveau
 blacklist nvidia"
@@ -80,7 +81,7 @@ update-grub = /bin/busybox sh /hooks/update-grub
 update-initramfs = /bin/busybox sh /hooks/update-initramfs
 CONF
 	before=$(manifest "$hk")
-	expect_exit 0 "apply vfio with hooks" "$IOMMUCTL" --root "$hk" --procfs "$amd" -y apply vfio
+	expect_exit 0 "apply vfio with hooks" "$IOMMUCTL" --root "$hk" --sysfs "$amd_sys" --procfs "$amd" -y apply vfio
 	check "update-initramfs ran (inside the root)" test -f "$hk/hooks/ran-initramfs"
 	check "update-grub ran (inside the root)" test -f "$hk/hooks/ran-grub"
 	check "the hook saw only PATH and LC_ALL" test "$(grep -v '^PWD=\|^SHLVL=\|^_=' "$hk/hooks/env" | sort | tr '\n' ' ')" = "LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin "
@@ -89,7 +90,7 @@ CONF
 	expect_exit 0 "rollback before the failing-hook case" "$IOMMUCTL" --root "$hk" --no-hooks rollback
 	sed -i 's|^update-initramfs = .*|update-initramfs = /bin/busybox sh /hooks/fail|' "$hk/etc/iommuctl/iommuctl.conf"
 	before=$(manifest "$hk")
-	expect_exit 7 "apply with a failing hook" "$IOMMUCTL" --root "$hk" --procfs "$amd" -y apply vfio
+	expect_exit 7 "apply with a failing hook" "$IOMMUCTL" --root "$hk" --sysfs "$amd_sys" --procfs "$amd" -y apply vfio
 	contains "the message names the hook and its status" "$err" "/bin/busybox sh /hooks/fail exited with status 3"
 	contains "the hook's output is shown" "$err" "initramfs: out of space on /boot"
 	check "every file is as before" test "$(manifest "$hk")" = "$before"
@@ -98,7 +99,7 @@ CONF
 		test "$(sql "$hk" "SELECT count(*) FROM hook_run h JOIN txn t ON t.id = h.txn WHERE t.kind = 'apply' AND h.status = 3")" = 1
 	expect_exit 0 "a snapshot agrees with the disk after the failed apply" "$IOMMUCTL" --root "$hk" snapshot
 	sed -i 's|^update-initramfs = .*|frobnicate = yes|' "$hk/etc/iommuctl/iommuctl.conf"
-	expect_exit 5 "an unknown key in iommuctl.conf" "$IOMMUCTL" --root "$hk" --procfs "$amd" plan vfio
+	expect_exit 5 "an unknown key in iommuctl.conf" "$IOMMUCTL" --root "$hk" --sysfs "$amd_sys" --procfs "$amd" plan vfio
 	contains "names the file and line" "$err" "/etc/iommuctl/iommuctl.conf:3: unknown key 'frobnicate'"
 else
 	echo "# hooks: needs root and /bin/busybox (busybox-static); skipped"
@@ -108,14 +109,14 @@ fi
 bad=$(new_root pve8-grub)
 sed -i 's|^GRUB_CMDLINE_LINUX_DEFAULT="quiet"|GRUB_CMDLINE_LINUX_DEFAULT="quiet $(cat /etc/extra-args)"|' "$bad/etc/default/grub"
 before=$(manifest "$bad")
-expect_exit 5 "command substitution in the edited variable" "$IOMMUCTL" --root "$bad" --procfs "$amd" -y apply iommu
+expect_exit 5 "command substitution in the edited variable" "$IOMMUCTL" --root "$bad" --sysfs "$amd_sys" --procfs "$amd" -y apply iommu
 contains "the refusal names file and line" "$err" "$bad/etc/default/grub:9:"
 check "nothing changed" test "$(manifest "$bad")" = "$before"
 
 # systemd-boot without GRUB: the one line of /etc/kernel/cmdline is edited.
 sd=$(new_root pve8-zfs)
 rm "$sd/etc/kernel/proxmox-boot-uuids"
-expect_exit 0 "apply iommu on a systemd-boot root" "$IOMMUCTL" --root "$sd" --procfs "$amd" --no-hooks -y apply iommu
+expect_exit 0 "apply iommu on a systemd-boot root" "$IOMMUCTL" --root "$sd" --sysfs "$amd_sys" --procfs "$amd" --no-hooks -y apply iommu
 check "/etc/kernel/cmdline got iommu=pt, one line" test "$(cat "$sd/etc/kernel/cmdline")" = "root=ZFS=rpool/ROOT/pve-1 boot=zfs iommu=pt"
 contains "it warns that kernel-install must regenerate the entries" "$err" "kernel-install"
 
@@ -137,10 +138,10 @@ INI
 chmod 0644 "$lp/etc/iommuctl/profiles/gpu2.conf"
 expect_exit 0 "profiles lists the local profile" "$IOMMUCTL" --root "$lp" profiles
 contains "with its description" "$out" "second NVIDIA card"
-expect_exit 0 "apply the local profile" "$IOMMUCTL" --root "$lp" --procfs "$amd" --no-hooks -y apply gpu2
+expect_exit 0 "apply the local profile" "$IOMMUCTL" --root "$lp" --sysfs "$amd_sys" --procfs "$amd" --no-hooks -y apply gpu2
 check "vfio-pci options written" test "$(cat "$lp/etc/modprobe.d/iommuctl-vfio.conf")" = "options vfio-pci ids=10de:1b80,10de:10f0 disable_vga=1"
 value=$(grub_oracle "$lp")
 check "sh sees iommu=pt and the ACS override once each ($value)" \
 	test "$(count_word "$value" iommu=pt)$(count_word "$value" pcie_acs_override=downstream)" = 11
-expect_exit 2 "an unknown profile" "$IOMMUCTL" --root "$lp" --procfs "$amd" plan nosuch
+expect_exit 2 "an unknown profile" "$IOMMUCTL" --root "$lp" --sysfs "$amd_sys" --procfs "$amd" plan nosuch
 plan_late

@@ -71,14 +71,23 @@ for d in json.load(open(sys.argv[1]))["devices"]:
     if d["gpu"]: print(d["slot"] + ":" + " ".join(d["companions"]))' "$json" | sort)
 	[ "$got" = "$want" ] && ok "$name: GPUs and companions" || { not_ok "$name: companions"; diag "tree: $want" "scan: $got"; }
 
-	# The console device: boot_vga, or fb0's device.
+	# The console device: boot_vga's, and fb0's only where no boot_vga reads 1.
 	fb=$(readlink -f "$sys/class/graphics/fb0/device" 2>/dev/null | grep -oE '[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-9a-f]' | tail -n 1)
 	console=$($PYTHON -c 'import json,sys
 print(" ".join(d["slot"] for d in json.load(open(sys.argv[1]))["devices"] if "console" in d["roles"]))' "$json")
-	bootvga=$(cd "$sys/bus/pci/devices" && grep -l '^1$' */boot_vga 2>/dev/null | cut -d/ -f1)
-	miss=
-	for s in $bootvga $fb; do case " $console " in *" $s "*) ;; *) miss="$miss $s" ;; esac; done
-	[ -n "$console" ] && [ -z "$miss" ] && ok "$name: console role on $console" || { not_ok "$name: console role"; diag "boot_vga: $bootvga fb0: $fb roles: $console"; }
+	bootvga=$(cd "$sys/bus/pci/devices" && grep -l '^1$' */boot_vga 2>/dev/null | cut -d/ -f1 | tr '\n' ' ' | sed 's/ $//')
+	[ -n "$console" ] && [ "$console" = "${bootvga:-$fb}" ] && ok "$name: console role on $console (boot_vga; fb0 is on ${fb:-none})" ||
+		{ not_ok "$name: console role"; diag "boot_vga: $bootvga fb0: $fb roles: $console"; }
+	# Hybrid and server boards: boot_vga 0 everywhere; then fb0's device is the console.
+	if [ -n "$fb" ]; then
+		hy=$TEST_TMP/hybrid-$name
+		mkdir -p "$hy"; cp -a "$sys" "$hy/"
+		for f in "$hy"/sys/bus/pci/devices/*/boot_vga; do [ -e "$f" ] && echo 0 >"$(readlink -f "$f")"; done
+		got=$("$IOMMUCTL" --root "$TEST_TMP" --sysfs "$hy/sys" --procfs "$proc" --json scan | $PYTHON -c 'import json,sys
+print(" ".join(d["slot"] for d in json.load(sys.stdin)["devices"] if "console" in d["roles"]))')
+		case " $got " in *" $fb "*) ok "$name with boot_vga 0 everywhere: the console is fb0's $fb" ;;
+		*) not_ok "$name with boot_vga 0: console $got, fb0 on $fb" ;; esac
+	fi
 
 	# The root disk's controller: mountinfo's device number, its sysfs node, the last PCI
 	# address on the resolved path (no slaves here: the captures mount a plain partition).

@@ -513,6 +513,18 @@ static int grub_param_check(const char *param, struct cmdline_error *err)
 			return cmdline_error_set(err, -EINVAL, CMDLINE_BAD_PARAM, NULL, 0,
 						 "kernel parameter '%s' has '%c', which the shell would interpret; it is never written into /etc/default/grub",
 						 param, *s);
+	/* The reader takes either variable's name anywhere in a statement for a
+	 * change to it, so the edited file would not read back. */
+	for (int var = 0; var < GRUB_N_VARS; var++) {
+		const char *name = grub_var_names[var];
+		size_t n = strlen(name);
+
+		for (const char *hit = strstr(param, name); hit; hit = strstr(hit + 1, name))
+			if ((hit == param || !grub_is_name_char(hit[-1])) && !grub_is_name_char(hit[n]))
+				return cmdline_error_set(err, -EINVAL, CMDLINE_BAD_PARAM, NULL, 0,
+							 "kernel parameter '%s' names %s, which would read as a change of that variable; it is never written into /etc/default/grub",
+							 param, name);
+	}
 	return 0;
 }
 

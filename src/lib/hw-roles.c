@@ -85,10 +85,13 @@ static bool read_line(const char *path, char *buf, size_t size)
 
 /* ---- console ---- */
 
-/* boot_vga is what the firmware used; on hybrid and many server boards it reads 0 everywhere,
- * so the devices that drive the console now count too: fb0's device, DRM cards with a connected
- * connector, and the firmware framebuffer (efifb, vesafb, simpledrm), whose platform device the
- * kernel (6.7+) places under the PCI device it lives in. */
+/* The console is the device the firmware brought up: boot_vga, or the PCI device the firmware
+ * framebuffer (efifb, vesafb, simpledrm) lives in — the kernel (6.7+) places that platform
+ * device under it. On hybrid and many server boards boot_vga reads 0 everywhere and older
+ * kernels leave the framebuffer at the platform root; only then do the devices that drive a
+ * console now count: fb0's device and DRM cards with a connected connector. Not before: a
+ * second GPU whose driver loaded first often owns fb0 and a (virtual) connected output, yet the
+ * host keeps its console on the boot GPU once that card goes to vfio-pci. */
 static int find_console(struct hw *hw)
 {
 	static const char *const fb_platform[] = { "efi-framebuffer.0", "vesa-framebuffer.0", "simple-framebuffer.0" };
@@ -100,9 +103,15 @@ static int find_console(struct hw *hw)
 	for (size_t i = 0; k == 0 && i < hw->n_devs; i++)
 		if (hw->devs[i].boot_vga == 1)
 			k = mark(&hw->devs[i], HW_ROLE_CONSOLE, "boot VGA (boot_vga is 1)");
+	for (size_t i = 0; k == 0 && i < ARRAY_SIZE(fb_platform); i++) {
+		snprintf(path, sizeof(path), "%s/bus/platform/devices/%s", hw->sysfs, fb_platform[i]);
+		k = mark(pci_ancestor(hw, path), HW_ROLE_CONSOLE, "holds the firmware framebuffer");
+	}
+	for (size_t i = 0; i < hw->n_devs; i++)
+		if (k < 0 || hw->devs[i].roles & HW_ROLE_CONSOLE)
+			return k;
 	snprintf(path, sizeof(path), "%s/class/graphics/fb0/device", hw->sysfs);
-	if (k == 0)
-		k = mark(pci_ancestor(hw, path), HW_ROLE_CONSOLE, "drives the console framebuffer fb0");
+	k = mark(pci_ancestor(hw, path), HW_ROLE_CONSOLE, "drives the console framebuffer fb0 (no boot VGA is marked)");
 	snprintf(path, sizeof(path), "%s/class/drm", hw->sysfs);
 	if (k == 0 && (dir = opendir(path))) {
 		while (k == 0 && (de = readdir(dir))) {
@@ -112,13 +121,10 @@ static int find_console(struct hw *hw)
 			if (!read_line(path, buf, sizeof(buf)) || !streq(buf, "connected"))
 				continue;
 			snprintf(path, sizeof(path), "%s/class/drm/%s", hw->sysfs, de->d_name);
-			k = mark(pci_ancestor(hw, path), HW_ROLE_CONSOLE, "has a connected display (DRM)");
+			k = mark(pci_ancestor(hw, path), HW_ROLE_CONSOLE,
+				 "has a connected display (DRM; no boot VGA is marked)");
 		}
 		closedir(dir);
-	}
-	for (size_t i = 0; k == 0 && i < ARRAY_SIZE(fb_platform); i++) {
-		snprintf(path, sizeof(path), "%s/bus/platform/devices/%s", hw->sysfs, fb_platform[i]);
-		k = mark(pci_ancestor(hw, path), HW_ROLE_CONSOLE, "holds the firmware framebuffer");
 	}
 	return k;
 }
