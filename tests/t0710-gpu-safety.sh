@@ -171,6 +171,24 @@ printf '%s' "$out" >"$TEST_TMP/m.json"
 [ "$rc" = 3 ] && has_finding "$TEST_TMP/m.json" blocking:ids-match-other && ok "ids=$hostaudio also matches the host's audio: ids-match-other blocks" ||
 	{ not_ok "ids-match-other: exit $rc"; diag "$out" "$err"; }
 
+# Module parameters on the command line, checked against each kernel's modinfo (libkmod).
+local_profile "$r" params "[profile]
+include = vfio
+[kernel]
+add = vfio_pci.disable_vga=1 vfio_iommu_type1.allow_unsafe_interrupts=1 vfio_pci.nosuch=1 nosuchmod.x=1"
+on "$intel" --root "$r" --json plan params
+printf '%s' "$out" >"$TEST_TMP/k.json"
+msgs=$($PYTHON -c 'import json,sys
+for f in json.load(open(sys.argv[1]))["findings"]:
+    if f["id"] == "unknown-kernel-param": print(f["severity"], f["message"])' "$TEST_TMP/k.json")
+nk=$(ls "$r/lib/modules" | wc -l)
+if [ "$rc" = 0 ] && [ "$(grep -c 'vfio_pci.nosuch' <<<"$msgs")" = "$nk" ] && [ "$(grep -c 'no module nosuchmod' <<<"$msgs")" = "$nk" ] &&
+	! grep -qE 'disable_vga|allow_unsafe' <<<"$msgs" && ! grep -qv '^warning' <<<"$msgs"; then
+	ok "unknown-kernel-param: vfio_pci.nosuch and nosuchmod.x warned for each of $nk kernels, real parameters not"
+else
+	not_ok "unknown-kernel-param: exit $rc"; diag "$msgs"
+fi
+
 # ---- a group shared with devices that stay (the AMD capture: a GPU behind a PCIe-to-PCI bridge) ----
 shared=$(q "$amd" "[x['slot'] for x in devs if x['gpu'] and 'console' not in x['roles'] and any(o['iommu_group'] == x['iommu_group'] and o['slot'][:10] != x['slot'][:10] and not o['class'].startswith('06') for o in devs)]" | cut -d' ' -f1)
 if [ -n "$shared" ]; then

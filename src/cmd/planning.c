@@ -34,6 +34,22 @@ static int kernel_has_module(void *data, const char *kernel, const char *module)
 	return -ENOENT;
 }
 
+static int kernel_has_param(void *data, const char *kernel, const char *module, const char *param)
+{
+	struct kernel_facts *kf = data;
+
+	for (size_t i = 0; i < kf->n; i++) {
+		struct error ignored = { 0 };
+
+		if (!streq(kf->kernels[i], kernel))
+			continue;
+		if (!kf->ctx[i] && kmods_open(kf->root, kernel, &kf->ctx[i], &ignored) < 0)
+			return -EIO;
+		return kmods_module_has_param(kf->ctx[i], module, param);
+	}
+	return -ENOENT;
+}
+
 static void kernel_facts_clear(struct kernel_facts *kf)
 {
 	for (size_t i = 0; kf->ctx && i < kf->n; i++)
@@ -59,7 +75,8 @@ void planned_clear(struct planned *pl)
 int planned_make(struct ctx *ctx, const char *name, struct planned *ret)
 {
 	struct kernel_facts kf = { .root = ctx->root };
-	struct host_facts facts = { .kernel_has_module = kernel_has_module, .data = &kf };
+	struct host_facts facts = { .kernel_has_module = kernel_has_module, .kernel_has_param = kernel_has_param,
+				   .data = &kf };
 	struct planned pl = { 0 };
 	_cleanup_free_ char *cpuinfo = NULL;
 	char vendor[64];

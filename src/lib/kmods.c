@@ -356,6 +356,44 @@ int kmods_has_module(struct kmods *k, const char *name)
 	return rc;
 }
 
+int kmods_module_has_param(struct kmods *k, const char *module, const char *param)
+{
+	char norm[MODULE_NAME_MAX], want[MODULE_NAME_MAX];
+	struct kmod_module *mod = NULL;
+	struct kmod_list *info = NULL, *it;
+	int rc, found = 0;
+
+	if (!module_name_normalize(module, norm) || !module_name_normalize(param, want))
+		return -EINVAL;
+	rc = kmods_has_module(k, norm);
+	if (rc <= 0)
+		return rc < 0 ? rc : -ENOENT;
+	if ((rc = kmod_module_new_from_name(k->ctx, norm, &mod)) < 0)
+		return rc;
+	/* modinfo of the .ko file, or of modules.builtin.modinfo for a built-in module. */
+	rc = kmod_module_get_info(mod, &info);
+	kmod_module_unref(mod);
+	if (rc < 0)
+		return rc;
+	kmod_list_foreach(it, info) {
+		const char *key = kmod_module_info_get_key(it), *value = kmod_module_info_get_value(it);
+		size_t n = value ? strcspn(value, ":") : 0;
+		char head[MODULE_NAME_MAX], got[MODULE_NAME_MAX];
+
+		if (!key || !value || !streq(key, "parm") || n >= sizeof(head))
+			continue;
+		/* "name:description"; the kernel compares names with '-' and '_' alike. */
+		memcpy(head, value, n);
+		head[n] = '\0';
+		if (!module_name_normalize(head, got) || !streq(got, want))
+			continue;
+		found = 1;
+		break;
+	}
+	kmod_module_info_free_list(info);
+	return found;
+}
+
 static bool list_has_module(const struct kmod_list *list, const struct kmod_module *mod)
 {
 	const struct kmod_list *it;

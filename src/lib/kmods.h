@@ -43,6 +43,11 @@ const char *kmods_dir(const struct kmods *k);
  * not count: "aes" is not a module even though modules answer to it. */
 int kmods_has_module(struct kmods *k, const char *name);
 
+/* 1 when the module declares the parameter (modinfo "parm", from the .ko or, built in, from
+ * modules.builtin.modinfo), 0 when it does not; -ENOENT: no such module; other -errno: its
+ * modinfo cannot be read (a tree without the .ko files). */
+int kmods_module_has_param(struct kmods *k, const char *module, const char *param);
+
 /* The modules that would claim a device with this modalias (what udev's
  * `modprobe -b MODALIAS` considers), in libkmod's order, each once, '-' spelled
  * '_' as the kernel names them. When ret_blacklisted is not NULL it gets a

@@ -305,9 +305,45 @@ static bool has_amd_iommu_on(const struct strv *kernel_add)
 	return false;
 }
 
+/* MODULE.PARAM=VALUE on the command line: the kernel hands it to the module, and silently drops
+ * it when the module has no such parameter (or the kernel no such module). Core parameters
+ * (no dot) are not checked: the kernel keeps no list of them that a root carries. */
+static int check_module_params(struct profile *p, const struct host_facts *f, const char *kernel)
+{
+	for (size_t i = 0; f->kernel_has_param && i < p->kernel_add.n; i++) {
+		const char *tok = p->kernel_add.v[i], *dot = strchr(tok, '.');
+		size_t keylen = strcspn(tok, "=");
+		char module[64], param[64];
+		int has, k = 0;
+
+		if (!dot || (size_t)(dot - tok) >= keylen || (size_t)(dot - tok) >= sizeof(module) ||
+		    keylen - (size_t)(dot - tok) - 1 >= sizeof(param))
+			continue;
+		snprintf(module, sizeof(module), "%.*s", (int)(dot - tok), tok);
+		snprintf(param, sizeof(param), "%.*s", (int)(keylen - (size_t)(dot - tok) - 1), dot + 1);
+		has = f->kernel_has_param(f->data, kernel, module, param);
+		if (has == -ENOENT)
+			k = profile_add_finding(p, FINDING_WARNING, "unknown-kernel-param",
+				"check the module's name (modinfo -k VERSION MODULE), or drop the parameter",
+				"kernel %s has no module %s, so it ignores %.*s", kernel, module, (int)keylen, tok);
+		else if (has == 0)
+			k = profile_add_finding(p, FINDING_WARNING, "unknown-kernel-param",
+				"'modinfo -k VERSION MODULE' lists the parameters a module takes",
+				"module %s of kernel %s has no parameter %s, so the kernel ignores %.*s", module,
+				kernel, param, (int)keylen, tok);
+		if (k < 0)
+			return k;
+	}
+	return 0;
+}
+
 int profile_check_host(struct profile *p, const struct host_facts *f)
 {
 	int k;
+
+	for (size_t i = 0; i < f->n_kernels; i++)
+		if ((k = check_module_params(p, f, f->kernels[i])) < 0)
+			return k;
 
 	if (p->modules_add.n && f->n_kernels == 0 &&
 	    (k = profile_add_finding(p, FINDING_WARNING, "no-kernels",

@@ -51,6 +51,8 @@ struct host_facts {
 	size_t n_kernels;
 	/* 1 when kernel has module (a .ko or built in), 0 when not, <0 when unknown. May be NULL. */
 	int (*kernel_has_module)(void *data, const char *kernel, const char *module);
+	/* 1 when module of kernel declares param, 0 when not, <0 unknown (see kmods_module_has_param). May be NULL. */
+	int (*kernel_has_param)(void *data, const char *kernel, const char *module, const char *param);
 	void *data;
 	const char *cpuinfo;		/* where cpu_vendor was looked for, for messages; NULL: "/proc/cpuinfo" */
 	const struct hw *hw;		/* the PCI devices, for gpu; NULL when not read */
