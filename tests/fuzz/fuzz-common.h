@@ -13,8 +13,8 @@
 /*
  * Every target reads its input the same way, so that a reproducer is a
  * readable text file: a header line (the intent, target specific), then the
- * text the editor works on. Seeds in tests/fuzz/corpus/ are fixture files with
- * such a line put in front.
+ * text the editor works on. The seeds, which run-fuzzers.sh makes from
+ * fixtures/ on every run, are fixture files with such a line put in front.
  */
 
 /* An invariant broke. abort() and not a return value: libFuzzer then saves the
