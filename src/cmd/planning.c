@@ -85,8 +85,11 @@ int planned_make(struct ctx *ctx, const char *name, struct planned *ret)
 	if (asprintf(&cpuinfo, "%s/cpuinfo", ctx->procfs) < 0)
 		return error_set(&ctx->err, EXIT_IO, "out of memory"), -ENOMEM;
 	facts.cpuinfo = cpuinfo;
-	if (hw_cpu_vendor(ctx->procfs, vendor, sizeof(vendor)) == 0)
+	k = hw_cpu_vendor(ctx->procfs, vendor, sizeof(vendor));
+	if (k == 0)
 		facts.cpu_vendor = vendor;
+	else if (k != -ENOENT)
+		facts.cpuinfo_errno = -k;
 	k = kmods_list_kernels(ctx->root, &kf.kernels, &kf.n, &ctx->err);
 	if (k == 0 && !(kf.ctx = calloc(kf.n + 1, sizeof(*kf.ctx)))) {
 		error_set(&ctx->err, EXIT_IO, "out of memory");

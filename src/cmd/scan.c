@@ -187,6 +187,9 @@ static void print_gpus_and_roles(const struct hw *hw)
 	}
 	for (size_t i = 0; i < hw->notes.n; i++)
 		printf("%snote: %s\n", i ? "" : "\n", hw->notes.v[i]);
+	if (hw->unreadable)
+		printf("\nwarning: %u hardware file(s) could not be read (first %s); what is shown may be incomplete\n",
+		       hw->unreadable, hw->first_unreadable ? hw->first_unreadable : "unknown");
 }
 
 static struct json_object *json_hex(unsigned v, int width)
@@ -268,6 +271,7 @@ static void print_json(const struct hw *hw)
 		json_object_array_add(a, device_json(hw, &hw->devs[i]));
 	json_object_object_add(o, "devices", a);
 	json_object_object_add(o, "notes", json_strv(&hw->notes));
+	json_object_object_add(o, "unreadable", json_object_new_int64(hw->unreadable));
 	output_json(o);
 	json_object_put(o);
 }

@@ -38,8 +38,10 @@ static struct pci_function *pci_ancestor(struct hw *hw, const char *path)
 	char real[PATH_MAX];
 	const char *best = NULL;
 
-	if (!realpath(path, real))
+	if (!realpath(path, real)) {
+		hw_unreadable(hw, path, errno);
 		return NULL;
+	}
 	for (char *c = real; (c = strchr(c, '/')); c++) {
 		size_t len = strcspn(c + 1, "/");
 
@@ -73,12 +75,14 @@ static int mark(struct pci_function *d, unsigned role, const char *why)
 	return 0;
 }
 
-static bool read_line(const char *path, char *buf, size_t size)
+static bool read_line(struct hw *hw, const char *path, char *buf, size_t size)
 {
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
 
-	if (!f || !fgets(buf, (int)size, f))
+	if (!f || !fgets(buf, (int)size, f)) {
+		hw_unreadable(hw, path, f ? (ferror(f) ? EIO : 0) : errno);
 		return false;
+	}
 	buf[strcspn(buf, "\n")] = '\0';
 	return true;
 }
@@ -118,7 +122,7 @@ static int find_console(struct hw *hw)
 			if (strncmp(de->d_name, "card", 4) || !strchr(de->d_name, '-'))
 				continue;
 			snprintf(path, sizeof(path), "%s/class/drm/%s/status", hw->sysfs, de->d_name);
-			if (!read_line(path, buf, sizeof(buf)) || !streq(buf, "connected"))
+			if (!read_line(hw, path, buf, sizeof(buf)) || !streq(buf, "connected"))
 				continue;
 			snprintf(path, sizeof(path), "%s/class/drm/%s", hw->sysfs, de->d_name);
 			k = mark(pci_ancestor(hw, path), HW_ROLE_CONSOLE,
@@ -181,8 +185,10 @@ static int find_root_disk(struct hw *hw)
 	bool found;
 
 	snprintf(path, sizeof(path), "%s/self/mountinfo", hw->procfs);
-	if (!(f = fopen(path, "re")))
+	if (!(f = fopen(path, "re"))) {
+		hw_unreadable(hw, path, errno);
 		return 0;
+	}
 	while (getline(&line, &cap, f) > 0) {
 		char mnt[PATH_MAX], dn[32], *sep;
 
@@ -262,7 +268,9 @@ static int find_default_route(struct hw *hw)
 
 	/* "Iface Destination Gateway Flags RefCnt Use Metric Mask ...", hexadecimal; RTF_UP is 1. */
 	snprintf(path, sizeof(path), "%s/net/route", hw->procfs);
-	if ((f = fopen(path, "re"))) {
+	if (!(f = fopen(path, "re")))
+		hw_unreadable(hw, path, errno);
+	if (f) {
 		while (k == 0 && getline(&line, &cap, f) > 0) {
 			char iface[64], what[160];
 			unsigned long dest, gw, flags, mask;

@@ -41,6 +41,14 @@ int hw_cpu_vendor(const char *procfs, char *buf, size_t size)
 	return -ENOENT;
 }
 
+void hw_unreadable(struct hw *hw, const char *path, int err)
+{
+	if (err == ENOENT || err == ENOTDIR || err == 0)
+		return;
+	if (hw->unreadable++ == 0 && asprintf(&hw->first_unreadable, "%s: %s", path, strerror(err)) < 0)
+		hw->first_unreadable = NULL;
+}
+
 /* ---- CPU ---- */
 
 /* The "flags" line of the first CPU: vmx (Intel VT-x) or svm (AMD-V). The kernel clears
@@ -55,8 +63,10 @@ static void read_cpu(struct hw *hw)
 	if (hw_cpu_vendor(hw->procfs, hw->cpu_vendor, sizeof(hw->cpu_vendor)) < 0)
 		hw->cpu_vendor[0] = '\0';
 	snprintf(path, sizeof(path), "%s/cpuinfo", hw->procfs);
-	if (!(f = fopen(path, "re")))
+	if (!(f = fopen(path, "re"))) {
+		hw_unreadable(hw, path, errno);
 		return;
+	}
 	hw->cpuinfo_read = true;
 	while (getline(&line, &cap, f) > 0) {
 		char *save = NULL, *colon;
@@ -96,6 +106,7 @@ static void read_acpi_tables(struct hw *hw)
 	struct dirent *de;
 
 	snprintf(path, sizeof(path), "%s/firmware/acpi/tables", hw->sysfs);
+	/* Unreadable as non-root (EACCES) is common and scan says "unknown"; not a hole. */
 	if (!(d = opendir(path)))
 		return;
 	hw->acpi_tables_read = true;
@@ -119,8 +130,10 @@ static int read_iommus(struct hw *hw)
 	int k = 0;
 
 	snprintf(path, sizeof(path), "%s/class/iommu", hw->sysfs);
-	if (!(d = opendir(path)))
+	if (!(d = opendir(path))) {
+		hw_unreadable(hw, path, errno);
 		return 0;
+	}
 	while (k == 0 && (de = readdir(d)))
 		if (de->d_name[0] != '.')
 			k = strv_add(&hw->iommus, de->d_name);
@@ -140,8 +153,10 @@ static void read_interrupts(struct hw *hw)
 
 	snprintf(path, sizeof(path), "%s/interrupts", hw->procfs);
 	hw->interrupt_remapping = -1;
-	if (!(f = fopen(path, "re")))
+	if (!(f = fopen(path, "re"))) {
+		hw_unreadable(hw, path, errno);
 		return;
+	}
 	hw->interrupt_remapping = 0;
 	while (getline(&line, &cap, f) > 0)
 		if (strstr(line, " IR-")) {
@@ -157,8 +172,10 @@ static void count_groups(struct hw *hw)
 	DIR *d;
 
 	snprintf(path, sizeof(path), "%s/kernel/iommu_groups", hw->sysfs);
-	if (!(d = opendir(path)))
+	if (!(d = opendir(path))) {
+		hw_unreadable(hw, path, errno);
 		return;
+	}
 	while ((de = readdir(d)))
 		if (de->d_name[0] != '.')
 			hw->n_groups++;
@@ -186,21 +203,23 @@ _printf_(1, 2) static void pci_quiet(char *fmt, ...)
 	(void)fmt;
 }
 
-/* A small sysfs attribute of a device, without its newline; NULL when unreadable. */
-static char *read_attr(const struct hw *hw, const char *slot, const char *attr)
+/* A small sysfs attribute of a device, without its newline; NULL when absent or unreadable. */
+static char *read_attr(struct hw *hw, const char *slot, const char *attr)
 {
 	_cleanup_fclose_ FILE *f = NULL;
 	char path[PATH_MAX], buf[256];
 
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/%s", hw->sysfs, slot, attr);
-	if (!(f = fopen(path, "re")) || !fgets(buf, sizeof(buf), f))
+	if (!(f = fopen(path, "re")) || !fgets(buf, sizeof(buf), f)) {
+		hw_unreadable(hw, path, f ? (ferror(f) ? EIO : 0) : errno);
 		return NULL;
+	}
 	buf[strcspn(buf, "\n")] = '\0';
 	return strdup(buf);
 }
 
 /* The last component of a symlink's target: the driver's or module's name. */
-static char *link_name(const struct hw *hw, const char *slot, const char *link)
+static char *link_name(struct hw *hw, const char *slot, const char *link)
 {
 	char path[PATH_MAX], target[PATH_MAX];
 	ssize_t n;
@@ -208,8 +227,10 @@ static char *link_name(const struct hw *hw, const char *slot, const char *link)
 
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/%s", hw->sysfs, slot, link);
 	n = readlink(path, target, sizeof(target) - 1);
-	if (n <= 0)
+	if (n <= 0) {
+		hw_unreadable(hw, path, n < 0 && errno != EINVAL ? errno : 0);
 		return NULL;
+	}
 	target[n] = '\0';
 	base = strrchr(target, '/');
 	return strdup(base ? base + 1 : target);
@@ -405,6 +426,7 @@ void hw_clear(struct hw *hw)
 	free(hw->devs);
 	strv_clear(&hw->iommus);
 	strv_clear(&hw->notes);
+	free(hw->first_unreadable);
 	memset(hw, 0, sizeof(*hw));
 }
 

@@ -54,7 +54,13 @@ struct hw {
 	size_t n_devs;
 	bool modules_resolved;		/* modules were looked up in at least one kernel */
 	struct strv notes;		/* what could not be read, for scan's output */
+	unsigned unreadable;		/* reads that failed other than by absence (EIO, EACCES...) */
+	char *first_unreadable;		/* "PATH: reason" of the first one */
 };
+
+/* Count a failed read of path whose errno is not plain absence; the analysis cannot trust a
+ * snapshot with holes (a boot_vga it could not read is not a 0). */
+void hw_unreadable(struct hw *hw, const char *path, int err);
 
 /* Read everything but the modules. Missing files are facts (no IOMMU, no PCI bus), not errors;
  * errors are out of memory and a sysfs whose PCI bus libpci cannot read (EXIT_IO). */

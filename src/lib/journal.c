@@ -18,10 +18,28 @@ static void finalizep(sqlite3_stmt **s)
 }
 #define _cleanup_stmt_ _cleanup_(finalizep)
 
+/* SQLite's message, the errno behind it (sqlite3_system_errno: "disk I/O error" alone does not
+ * say that the disk is full), and what to do about that kind of failure. */
+static void journal_error(struct journal *j, struct error *e, const char *what, const char *msg)
+{
+	int err = sqlite3_system_errno(j->db);
+	int code = sqlite3_errcode(j->db) & 0xff;
+	const char *hint;
+
+	if (err == ENOSPC || code == SQLITE_FULL)
+		hint = "free space on the file system that holds the journal, then run the command again "
+		       "(the files were not changed, or were put back)";
+	else if (err == EACCES || err == EPERM || code == SQLITE_READONLY || code == SQLITE_PERM)
+		hint = "run as root, or check the journal's permissions";
+	else
+		hint = "if the journal is damaged, move it away and keep it for inspection";
+	error_set(e, EXIT_IO, "journal %s: %s%s%s%s%s; %s", j->path, what ? what : "", what ? ": " : "", msg,
+		  err ? " — " : "", err ? strerror(err) : "", hint);
+}
+
 static int db_error(struct journal *j, struct error *e, const char *what)
 {
-	error_set(e, EXIT_IO, "journal %s: %s: %s; if the journal is damaged, move it away and keep it for inspection",
-		  j->path, what, sqlite3_errmsg(j->db));
+	journal_error(j, e, what, sqlite3_errmsg(j->db));
 	return -EIO;
 }
 
@@ -71,8 +89,7 @@ static int exec(struct journal *j, const char *sql, struct error *e)
 	char *msg = NULL;
 
 	if (sqlite3_exec(j->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		error_set(e, EXIT_IO, "journal %s: %s; if the journal is damaged, move it away and keep it for inspection",
-			  j->path, msg ? msg : sqlite3_errmsg(j->db));
+		journal_error(j, e, NULL, msg ? msg : sqlite3_errmsg(j->db));
 		sqlite3_free(msg);
 		return -EIO;
 	}

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* profile-builtin.c — the compiled-in profiles (iommu, vfio, nvidia, amd, intel, gpu) and host-dependent findings. */
+#include <errno.h>
 #include <string.h>
 
 #include "hw.h"
@@ -73,6 +74,9 @@ static int fill_iommu(struct profile *p, const struct host_facts *f, struct erro
 		return iommu_intel(p);
 	if (f->cpu_vendor && streq(f->cpu_vendor, "AuthenticAMD"))
 		return iommu_amd(p);
+	if (!f->cpu_vendor && f->cpuinfo_errno && f->cpuinfo_errno != ENOENT)
+		return error_set(e, EXIT_IO, "cannot read %s: %s, so profile '%s' cannot choose the IOMMU "
+				 "parameters", cpuinfo, strerror(f->cpuinfo_errno), p->name), -f->cpuinfo_errno;
 	if (!f->cpu_vendor)
 		return error_set(e, EXIT_BAD_INPUT,
 				 "cannot tell the CPU vendor from %s (no vendor_id line), so profile '%s' cannot "

@@ -55,6 +55,7 @@ struct host_facts {
 	int (*kernel_has_param)(void *data, const char *kernel, const char *module, const char *param);
 	void *data;
 	const char *cpuinfo;		/* where cpu_vendor was looked for, for messages; NULL: "/proc/cpuinfo" */
+	int cpuinfo_errno;		/* why cpu_vendor is NULL when the file could not be read; 0 otherwise */
 	const struct hw *hw;		/* the PCI devices, for gpu; NULL when not read */
 	const char *const *devices;	/* --device values, for gpu */
 	size_t n_devices;

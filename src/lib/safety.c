@@ -395,6 +395,13 @@ int safety_check(const struct hw *hw, const struct profile *p, const struct vfio
 
 	if (!hw)
 		return 0;
+	if (hw->unreadable && (v->n_targets || v->ids.n || p->blacklist_add.n) &&
+	    (k = finding_add(f, nf, FINDING_BLOCKING, "hardware-unreadable",
+			     "find out why the file cannot be read (dmesg), then plan again",
+			     "%u of the hardware files could not be read (first %s), so the analysis cannot tell "
+			     "which devices the host needs", hw->unreadable,
+			     hw->first_unreadable ? hw->first_unreadable : "unknown")) < 0)
+		return k;
 	if ((k = check_platform(hw, p, v, f, nf)) < 0 || (k = check_blacklist(hw, p, v, f, nf)) < 0 ||
 	    (k = check_claims(hw, p, v, f, nf)) < 0)
 		return k;
