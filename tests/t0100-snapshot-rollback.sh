@@ -70,7 +70,7 @@ check "history --json has the DESIGN.md keys" json_check "$TEST_TMP/.out" \
 expect_exit 0 "history --limit 1" "$IOMMUCTL" --root "$root" --json history --limit 1
 check "--limit 1 gives one transaction" json_check "$TEST_TMP/.out" 'len(d) == 1 and d[0]["id"] == 2'
 
-expect_exit 0 "rollback (default: the newest undoable)" "$IOMMUCTL" --root "$root" --json rollback
+expect_exit 0 "rollback (default: the newest undoable)" "$IOMMUCTL" --root "$root" --json --no-hooks rollback
 check "rollback --json names txn 3 and the files" json_check "$TEST_TMP/.out" 'd["txn"] == 3 and d["changed"] is True and len(d["files"]) == 6'
 check "every file is back byte for byte, with mode and owner" test "$(manifest "$root")" = "$(manifest "$pristine")"
 for f in etc/modules etc/default/grub etc/modprobe.d/intel-microcode-blacklist.conf etc/default/grub.d/installer.cfg; do
@@ -79,17 +79,17 @@ done
 check "the created files are gone" test ! -e "$root/etc/modprobe.d/vfio.conf" -a ! -e "$root/etc/kernel/cmdline"
 check "no temporary file is left" test -z "$(find "$root/etc" -name '*.iommuctl-new')"
 
-expect_exit 0 "a second rollback of the same transaction" "$IOMMUCTL" --root "$root" rollback 2
+expect_exit 0 "a second rollback of the same transaction" "$IOMMUCTL" --root "$root" --no-hooks rollback 2
 contains "it says the transaction is already undone" "$out" "already undone (by transaction 3)"
 check "and records nothing" test "$(sql "$root" 'SELECT count(*) FROM txn')" = 3
-expect_exit 2 "rollback with nothing left to undo" "$IOMMUCTL" --root "$root" rollback
+expect_exit 2 "rollback with nothing left to undo" "$IOMMUCTL" --root "$root" --no-hooks rollback
 contains "it says there is nothing to roll back" "$err" "nothing to roll back"
 
-expect_exit 0 "rolling back the rollback re-does the edits" "$IOMMUCTL" --root "$root" rollback 3
+expect_exit 0 "rolling back the rollback re-does the edits" "$IOMMUCTL" --root "$root" --no-hooks rollback 3
 check "the edited tree is back byte for byte" test "$(manifest "$root")" = "$(manifest "$edited")"
 check "the file without final newline kept it that way" test "$(tail -c 8 "$root/etc/modules")" = "vfio_pci"
 check "CRLF lines kept their CR" cmp "$root/etc/modprobe.d/vfio.conf" "$edited/etc/modprobe.d/vfio.conf"
-expect_exit 0 "after the redo, rollback 2 undoes the edits again" "$IOMMUCTL" --root "$root" rollback 2
+expect_exit 0 "after the redo, rollback 2 undoes the edits again" "$IOMMUCTL" --root "$root" --no-hooks rollback 2
 check "the pristine tree is back" test "$(manifest "$root")" = "$(manifest "$pristine")"
 check "the journal passes integrity_check" test "$(sql "$root" 'PRAGMA integrity_check')" = ok
 check "no transaction is pending" test "$(sql "$root" "SELECT count(*) FROM txn WHERE state = 'pending'")" = 0

@@ -16,23 +16,23 @@ check "the owner change is recorded" test "$(sql "$root" "SELECT after_uid || ':
 # A later hand edit of a file of transaction 2.
 echo "vfio_pci" >>"$root/etc/modules"
 later=$(manifest "$root")
-expect_exit 3 "rollback over a later hand edit is refused" "$IOMMUCTL" --root "$root" rollback 2
+expect_exit 3 "rollback over a later hand edit is refused" "$IOMMUCTL" --root "$root" --no-hooks rollback 2
 contains "the refusal names the file" "$err" "$root/etc/modules"
 contains "the refusal says what to do" "$err" "--force"
 check "the refusal changed nothing" test "$(manifest "$root")" = "$later"
 
 cp "$root/etc/modules" "$TEST_TMP/hand-edited-modules"
-expect_exit 0 "rollback --force" "$IOMMUCTL" --root "$root" --force rollback 2
+expect_exit 0 "rollback --force" "$IOMMUCTL" --root "$root" --force --no-hooks rollback 2
 check "after --force the files are as before transaction 2" test "$(manifest "$root")" = "$pristine"
 check "the owner is restored" test "$(stat -c %u:%g "$root/etc/modprobe.d/pve-blacklist.conf")" = 0:0
 check "the discarded hand edit is in the journal as the rollback's before-state" \
 	test "$(sql "$root" "SELECT before_hash FROM file_change WHERE txn = 3 AND path = '/etc/modules'")" = \
 	"$(sha256sum <"$TEST_TMP/hand-edited-modules" | cut -d' ' -f1)"
-expect_exit 0 "rolling back the forced rollback brings the hand edit back" "$IOMMUCTL" --root "$root" rollback 3
+expect_exit 0 "rolling back the forced rollback brings the hand edit back" "$IOMMUCTL" --root "$root" --no-hooks rollback 3
 check "the hand-edited etc/modules is back" cmp "$root/etc/modules" "$TEST_TMP/hand-edited-modules"
 check "the recorded owner came back too" test "$(stat -c %u:%g "$root/etc/modprobe.d/pve-blacklist.conf")" = 1234:2345
 
-expect_exit 2 "rollback of a rollback-free history entry that does not exist" "$IOMMUCTL" --root "$root" rollback 42
+expect_exit 2 "rollback of a rollback-free history entry that does not exist" "$IOMMUCTL" --root "$root" --no-hooks rollback 42
 
 # ---- recovery saves content it finds in neither state.
 rb=$(new_root pve8-zfs)
@@ -44,7 +44,7 @@ echo "blacklist nouveau" >"$rb/etc/modprobe.d/nouveau.conf"
 before=$(manifest "$rb")
 if command -v strace >/dev/null; then
 	( strace -f -qq -o /dev/null -e trace=renameat -e inject=renameat:signal=KILL:when=2 \
-		"$IOMMUCTL" --root "$rb" rollback 2 >/dev/null 2>&1; true ) 2>/dev/null
+		"$IOMMUCTL" --root "$rb" --no-hooks rollback 2 >/dev/null 2>&1; true ) 2>/dev/null
 	check "a killed rollback leaves a pending transaction" \
 		test "$(sql "$rb" "SELECT count(*) FROM txn WHERE state = 'pending'")" = 1
 	printf 'edited by hand while the transaction was pending\n' >"$rb/etc/modules"
@@ -73,7 +73,7 @@ if command -v strace >/dev/null; then
 	"$IOMMUCTL" --root "$io" snapshot >/dev/null
 	before=$(manifest "$io")
 	run_cmd strace -f -qq -o /dev/null -e trace=renameat -e inject=renameat:error=ENOSPC:when=2 \
-		"$IOMMUCTL" --root "$io" rollback 2
+		"$IOMMUCTL" --root "$io" --no-hooks rollback 2
 	check "ENOSPC at the 2nd rename gives exit 6 ($rc)" test "$rc" = 6
 	contains "the message names the file and the error" "$err" "No space left on device"
 	contains "the message says nothing was changed" "$err" "no file was changed"
@@ -81,10 +81,10 @@ if command -v strace >/dev/null; then
 	check "the transaction is marked failed" \
 		test "$(sql "$io" "SELECT state FROM txn WHERE kind = 'rollback'")" = failed
 	run_cmd strace -f -qq -o /dev/null -e trace=fsync -e inject=fsync:error=EIO:when=1 \
-		"$IOMMUCTL" --root "$io" rollback 2
+		"$IOMMUCTL" --root "$io" --no-hooks rollback 2
 	check "EIO at the first fsync gives exit 6 ($rc)" test "$rc" = 6
 	check "every file is still as before" test "$(manifest "$io")" = "$before"
-	expect_exit 0 "without the fault, the rollback succeeds" "$IOMMUCTL" --root "$io" rollback 2
+	expect_exit 0 "without the fault, the rollback succeeds" "$IOMMUCTL" --root "$io" --no-hooks rollback 2
 	check "the journal passes integrity_check" test "$(sql "$io" 'PRAGMA integrity_check')" = ok
 else
 	echo "# strace is missing: recovery and I/O error cases skipped"

@@ -100,7 +100,7 @@ verify_rollback() {
 	fi
 	journal_agrees "$dir"
 }
-crash_loop "rollback" "$rb" verify_rollback rollback 2
+crash_loop "rollback" "$rb" verify_rollback --no-hooks rollback 2
 
 # ---- snapshot: files never change; the journal records the edits once or not at all.
 sn=$TEST_TMP/sn-template
@@ -133,7 +133,7 @@ crash_loop "first snapshot" "$first" verify_first snapshot
 # ---- recover itself: a pending rollback (killed at its 2nd rename) is recovered, killed at every step.
 pend=$TEST_TMP/pending-template
 rm -rf "$pend"; cp -a "$rb" "$pend"
-kill_run "$pend" renameat 2 rollback 2
+kill_run "$pend" renameat 2 --no-hooks rollback 2
 if [ "$rc" -eq 137 ] && [ "$(sql "$pend" "SELECT count(*) FROM txn WHERE state = 'pending'")" = 1 ] &&
 	[ "$(manifest "$pend")" != "$before_rb" ]; then
 	ok "a rollback killed at its 2nd rename leaves a pending transaction and a half-written tree"

@@ -99,7 +99,7 @@ after_ap=$(manifest "$done_ap")
 fault_loop "apply" "$ap" "$before_ap" "$after_ap" --sysfs "$amd/sys" --procfs "$amd/proc" --no-hooks -y apply nvidia
 
 # ---- rollback of that apply ----
-fault_loop "rollback" "$done_ap" "$after_ap" "$before_ap" rollback
+fault_loop "rollback" "$done_ap" "$after_ap" "$before_ap" --no-hooks rollback
 
 # ---- snapshot of hand edits: the files never change ----
 sn=$TEST_TMP/sn
@@ -112,7 +112,7 @@ fault_loop "snapshot" "$sn" "$m_sn" "$m_sn" snapshot -m edit
 pend=$TEST_TMP/pending
 cp -a "$done_ap" "$pend"
 ( strace -f -qq -o /dev/null -e trace=renameat -e inject=renameat:signal=KILL:when=2 \
-	"$IOMMUCTL" --root "$pend" rollback >/dev/null 2>&1 ) 2>/dev/null
+	"$IOMMUCTL" --root "$pend" --no-hooks rollback >/dev/null 2>&1 ) 2>/dev/null
 if [ "$(sql "$pend" "SELECT count(*) FROM txn WHERE state = 'pending'")" = 1 ] && [ "$(manifest "$pend")" != "$after_ap" ]; then
 	ok "a rollback killed at its 2nd rename: one transaction pending, files half-written"
 	# Recovery puts back the state before the rollback: that is the only right end state.

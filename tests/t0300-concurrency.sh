@@ -16,7 +16,7 @@ lock="$(journal_of "$root").lock"
 
 # Writer A is slowed down at every rename (1.5 s each) while it holds the lock.
 strace -f -qq -o /dev/null -e trace=renameat -e inject=renameat:delay_enter=1500000 \
-	"$IOMMUCTL" --root "$root" rollback 2 >"$TEST_TMP/a.out" 2>"$TEST_TMP/a.err" &
+	"$IOMMUCTL" --root "$root" --no-hooks rollback 2 >"$TEST_TMP/a.out" 2>"$TEST_TMP/a.err" &
 a=$!
 for _ in $(seq 1 100); do
 	flock -n "$lock" true || break
@@ -28,7 +28,7 @@ holder=$(tr -d '\n' <"$lock")
 expect_exit 4 "writer B (snapshot) while A holds the lock" "$IOMMUCTL" --root "$root" snapshot
 contains "B names the holder's pid" "$err" "another iommuctl (pid $holder) holds the lock"
 contains "B names the lock file" "$err" "$lock"
-expect_exit 4 "writer C (rollback) while A holds the lock" "$IOMMUCTL" --root "$root" rollback 2
+expect_exit 4 "writer C (rollback) while A holds the lock" "$IOMMUCTL" --root "$root" --no-hooks rollback 2
 expect_exit 4 "recover while A holds the lock" "$IOMMUCTL" --root "$root" recover
 expect_exit 0 "a reader (history) is not blocked" "$IOMMUCTL" --root "$root" history
 contains "the reader sees A's transaction as pending" "$out" "pending"

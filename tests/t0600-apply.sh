@@ -54,7 +54,7 @@ expect_exit 0 "diff 1" "$IOMMUCTL" --root "$root" diff 1
 contains "diff 1 shows the grub edit" "$out" '+GRUB_CMDLINE_LINUX_DEFAULT="quiet iommu=pt"'
 expect_exit 0 "history shows the profile" "$IOMMUCTL" --root "$root" history
 check "history names apply and vfio" sh -c "echo \"$out\" | grep -Eq \"^ *1 +apply +committed .* vfio \""
-expect_exit 0 "rollback" "$IOMMUCTL" --root "$root" rollback
+expect_exit 0 "rollback" "$IOMMUCTL" --root "$root" --no-hooks rollback
 check "rollback restores every file byte for byte" test "$(manifest "$root")" = "$pristine"
 
 # nvidia: the blacklist goes into iommuctl's own file; one already blacklisted is not repeated.
@@ -64,7 +64,7 @@ check "the blacklist file holds nouveau and nvidia" \
 blacklist nvidia"
 contains "nvidiafb is already blacklisted by pve-blacklist.conf" "$err" "nvidiafb is already blacklisted in /etc/modprobe.d/pve-blacklist.conf:4"
 check "the new file is 0644 root:root" test "$(stat -c '%a %u %g' "$root/etc/modprobe.d/iommuctl-blacklist.conf")" = "644 0 0"
-expect_exit 0 "rollback nvidia" "$IOMMUCTL" --root "$root" rollback
+expect_exit 0 "rollback nvidia" "$IOMMUCTL" --root "$root" --no-hooks rollback
 check "the created blacklist file is gone again" test "$(manifest "$root")" = "$pristine"
 
 # Hooks run chrooted into the root, with a fixed environment; a failing one undoes the apply.
@@ -87,7 +87,23 @@ CONF
 	check "the hook saw only PATH and LC_ALL" test "$(grep -v '^PWD=\|^SHLVL=\|^_=' "$hk/hooks/env" | sort | tr '\n' ' ')" = "LC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin "
 	expect_exit 0 "show lists the hook runs" "$IOMMUCTL" --root "$hk" show 1
 	contains "show has update-grub's output" "$out" "update-grub ran in / with PATH=/usr/sbin:/usr/bin:/sbin:/bin"
-	expect_exit 0 "rollback before the failing-hook case" "$IOMMUCTL" --root "$hk" --no-hooks rollback
+	# A rollback regenerates too: the initramfs keeps its own copy of modprobe.d and /etc/modules.
+	rm -f "$hk/hooks/ran-initramfs" "$hk/hooks/ran-grub"
+	expect_exit 0 "rollback runs the hooks too" "$IOMMUCTL" --root "$hk" --sysfs "$amd_sys" --procfs "$amd" rollback
+	check "... update-initramfs ran after the rollback" test -f "$hk/hooks/ran-initramfs"
+	check "... and update-grub" test -f "$hk/hooks/ran-grub"
+	check "... recorded under the rollback transaction" \
+		test "$(sql "$hk" "SELECT count(*) FROM hook_run h JOIN txn t ON t.id = h.txn WHERE t.kind = 'rollback' AND h.status = 0")" = 2
+	check "every file is as before the apply" test "$(manifest "$hk")" = "$before"
+	expect_exit 0 "apply again" "$IOMMUCTL" --root "$hk" --sysfs "$amd_sys" --procfs "$amd" -y apply vfio
+	sed -i 's|^update-initramfs = .*|update-initramfs = /bin/busybox sh /hooks/fail|' "$hk/etc/iommuctl/iommuctl.conf"
+	expect_exit 7 "a rollback whose hook fails: exit 7" "$IOMMUCTL" --root "$hk" --sysfs "$amd_sys" --procfs "$amd" rollback
+	contains "... the files stay rolled back and the message says what to run" "$err" "run these by hand before rebooting"
+	check "... the files are rolled back all the same" test "$(manifest "$hk" | grep -v iommuctl.conf)" = "$(echo "$before" | grep -v iommuctl.conf)"
+	sed -i 's|^update-initramfs = .*|update-initramfs = /bin/busybox sh /hooks/update-initramfs|' "$hk/etc/iommuctl/iommuctl.conf"
+	"$IOMMUCTL" --root "$hk" --sysfs "$amd_sys" --procfs "$amd" -y --no-hooks apply vfio >/dev/null 2>&1
+	expect_exit 0 "rollback --no-hooks lists the hooks to run by hand" "$IOMMUCTL" --root "$hk" -y --no-hooks --sysfs "$amd_sys" --procfs "$amd" rollback
+	contains "... names them" "$out" "hooks not run (--no-hooks)"
 	sed -i 's|^update-initramfs = .*|update-initramfs = /bin/busybox sh /hooks/fail|' "$hk/etc/iommuctl/iommuctl.conf"
 	before=$(manifest "$hk")
 	expect_exit 7 "apply with a failing hook" "$IOMMUCTL" --root "$hk" --sysfs "$amd_sys" --procfs "$amd" -y apply vfio

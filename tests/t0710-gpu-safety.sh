@@ -107,7 +107,7 @@ fi
 run_cmd "$IOMMUCTL" --root "$r" --sysfs "$intel/sys" --procfs "$intel/proc" --no-hooks --json -y apply gpu
 printf '%s' "$out" >"$TEST_TMP/a2.json"
 json_check "$TEST_TMP/a2.json" 'd["changed"] is False' && ok "a second apply gpu changes nothing" || { not_ok "second apply"; diag "$out"; }
-expect_exit 0 "rollback of apply gpu" "$IOMMUCTL" --root "$r" rollback
+expect_exit 0 "rollback of apply gpu" "$IOMMUCTL" --root "$r" --no-hooks rollback
 [ ! -e "$r/etc/modprobe.d/iommuctl-vfio.conf" ] && ok "rollback removed the vfio file" || not_ok "vfio file left after rollback"
 
 # --device: a function brings its slot; unknown devices and the wrong profile are usage errors.
@@ -134,7 +134,7 @@ before=$(manifest "$r")
 expect_exit 3 "apply refuses it" "$IOMMUCTL" --root "$r" --sysfs "$intel/sys" --procfs "$intel/proc" --no-hooks -y apply --device "$console" gpu
 [ "$(manifest "$r")" = "$before" ] && ok "... and writes nothing" || not_ok "a refused apply wrote files"
 expect_exit 0 "apply --force overrides it" "$IOMMUCTL" --root "$r" --sysfs "$intel/sys" --procfs "$intel/proc" --no-hooks --force -y apply --device "$console" gpu
-"$IOMMUCTL" --root "$r" rollback >/dev/null 2>&1
+"$IOMMUCTL" --root "$r" --no-hooks rollback >/dev/null 2>&1
 
 rootdrv=$(q "$intel" "[x['driver'] for x in devs if 'root disk' in x['roles']]")
 nicdrv=$(q "$intel" "[x['driver'] for x in devs if 'network' in x['roles']]")

@@ -46,34 +46,6 @@ static int undo_changes(struct ctx *ctx, int64_t applied, const struct planned *
 	return txn_execute(ctx->journal, ctx->root, &req, rev, pl->plan.n_changes, ret_id, &ctx->err);
 }
 
-/* Run the plan's hooks, recorded under txn; the name of the first that failed, or NULL. */
-static const char *run_hooks(struct ctx *ctx, int64_t txn, const struct planned *pl, const struct hook_config *hc,
-			     int *ret_status)
-{
-	const char *failed = NULL;
-
-	for (size_t i = 0; i < pl->plan.hooks.n; i++) {
-		struct hook_result hr;
-		struct error e = { 0 };
-		_cleanup_free_ char *cmd = hook_config_command_line(hc, pl->plan.hooks.v[i]);
-
-		if (!ctx->json)
-			printf("running %s\n", cmd ? cmd : pl->plan.hooks.v[i]);
-		if (hook_run(ctx->journal, txn, (int)i + 1, ctx->root, hc, pl->plan.hooks.v[i], &hr, &e) < 0)
-			fprintf(stderr, "iommuctl: %s\n", e.text);
-		if (hr.status != 0 && !failed) {
-			failed = pl->plan.hooks.v[i];
-			*ret_status = hr.status;
-			fprintf(stderr, "%s", hr.output ? hr.output : "");
-		}
-		hook_result_clear(&hr);
-		/* After a failure, the remaining hooks would regenerate from files about to be restored. */
-		if (failed)
-			break;
-	}
-	return failed;
-}
-
 static int hook_failed(struct ctx *ctx, int64_t id, const struct planned *pl, const struct hook_config *hc,
 		       const char *failed, int status)
 {
@@ -87,7 +59,7 @@ static int hook_failed(struct ctx *ctx, int64_t id, const struct planned *pl, co
 		return ctx->err.exit_code;
 	journal_txn_finish(ctx->journal, id, "failed", why, &ctx->err);
 	/* Regenerate the boot files from the restored configuration, so they match it again. */
-	if (run_hooks(ctx, undo, pl, hc, &st2))
+	if (hooks_run(ctx, undo, &pl->plan.hooks, hc, &st2))
 		fprintf(stderr, "iommuctl: the hooks failed again on the restored files; run them by hand "
 			"(`iommuctl show %lld` has their output)\n", (long long)undo);
 	return error_set(&ctx->err, EXIT_HOOK,
@@ -151,7 +123,7 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 			r = ctx_fail(ctx);
 			goto out;
 		}
-		failed = ctx->no_hooks ? NULL : run_hooks(ctx, id, &pl, &hc, &status);
+		failed = ctx->no_hooks ? NULL : hooks_run(ctx, id, &pl.plan.hooks, &hc, &status);
 		if (failed) {
 			hook_failed(ctx, id, &pl, &hc, failed, status);
 			r = ctx_fail(ctx);

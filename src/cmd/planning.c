@@ -150,16 +150,48 @@ void planned_print_findings(const struct planned *pl, FILE *f)
 	}
 }
 
-void planned_print_hooks(const struct ctx *ctx, const struct planned *pl, const struct hook_config *hc, FILE *f)
+void hooks_print(const struct ctx *ctx, const struct strv *hooks, const struct hook_config *hc, FILE *f)
 {
 	bool chrooted = !streq(ctx->root->path, "/");
 
-	for (size_t i = 0; i < pl->plan.hooks.n; i++) {
-		_cleanup_free_ char *cmd = hook_config_command_line(hc, pl->plan.hooks.v[i]);
+	for (size_t i = 0; i < hooks->n; i++) {
+		_cleanup_free_ char *cmd = hook_config_command_line(hc, hooks->v[i]);
 
-		fprintf(f, "  %s%s%s%s\n", cmd ? cmd : pl->plan.hooks.v[i], chrooted ? "  (chrooted into " : "",
+		fprintf(f, "  %s%s%s%s\n", cmd ? cmd : hooks->v[i], chrooted ? "  (chrooted into " : "",
 			chrooted ? ctx->root->path : "", chrooted ? ")" : "");
 	}
+}
+
+void planned_print_hooks(const struct ctx *ctx, const struct planned *pl, const struct hook_config *hc, FILE *f)
+{
+	hooks_print(ctx, &pl->plan.hooks, hc, f);
+}
+
+const char *hooks_run(struct ctx *ctx, int64_t txn, const struct strv *hooks, const struct hook_config *hc,
+		      int *ret_status)
+{
+	const char *failed = NULL;
+
+	for (size_t i = 0; i < hooks->n; i++) {
+		struct hook_result hr;
+		struct error e = { 0 };
+		_cleanup_free_ char *cmd = hook_config_command_line(hc, hooks->v[i]);
+
+		if (!ctx->json)
+			printf("running %s\n", cmd ? cmd : hooks->v[i]);
+		if (hook_run(ctx->journal, txn, (int)i + 1, ctx->root, hc, hooks->v[i], &hr, &e) < 0)
+			fprintf(stderr, "iommuctl: %s\n", e.text);
+		if (hr.status != 0 && !failed) {
+			failed = hooks->v[i];
+			*ret_status = hr.status;
+			fprintf(stderr, "%s", hr.output ? hr.output : "");
+		}
+		hook_result_clear(&hr);
+		/* After a failure, the remaining hooks would regenerate from files about to be restored. */
+		if (failed)
+			break;
+	}
+	return failed;
 }
 
 struct json_object *planned_json(const struct ctx *ctx, const struct planned *pl, const struct hook_config *hc)

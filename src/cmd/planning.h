@@ -21,5 +21,11 @@ int planned_make(struct ctx *ctx, const char *name, struct planned *ret);
 void planned_clear(struct planned *pl);
 int planned_diff(const struct planned *pl, struct strbuf *out);
 void planned_print_findings(const struct planned *pl, FILE *f);
+/* Print hook command lines, one per line, noting the chroot when the root is not "/". */
+void hooks_print(const struct ctx *ctx, const struct strv *hooks, const struct hook_config *hc, FILE *f);
+/* Run hooks in order, each recorded under txn; stop at the first that fails and return its
+ * name (its exit status in *ret_status, its output on stderr), or NULL when all succeeded. */
+const char *hooks_run(struct ctx *ctx, int64_t txn, const struct strv *hooks, const struct hook_config *hc,
+		      int *ret_status);
 void planned_print_hooks(const struct ctx *ctx, const struct planned *pl, const struct hook_config *hc, FILE *f);
 struct json_object *planned_json(const struct ctx *ctx, const struct planned *pl, const struct hook_config *hc);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "planning.h"
 #include "strbuf.h"
 
 static int pick_target(struct ctx *ctx, const struct cmd_args *args, struct txn_info *t)
@@ -66,6 +67,53 @@ static void report(const struct ctx *ctx, const struct txn_info *t, int64_t id, 
 	}
 	printf("rolled back transaction %lld (%s) as transaction %lld:\n", (long long)t->id, t->kind, (long long)id);
 	print_changes(c, n, "  ");
+}
+
+/* DESIGN.md §6: a writing command runs the hooks for what it changed. After a rollback that
+ * matters most: the initramfs keeps its own copy of modprobe.d, so a rolled-back blacklist
+ * still stops the next boot until update-initramfs has run. A hook that fails does not undo
+ * the rollback (that would bring back the change being undone); the user is told what to run. */
+static int regenerate(struct ctx *ctx, int64_t id, const struct file_change *c, size_t n)
+{
+	_cleanup_(strv_clear) struct strv hooks = { 0 };
+	struct hook_config hc = { 0 };
+	struct bootloader boot = { 0 };
+	bool unrefreshed = false;
+	const char *failed = NULL;
+	int status = 0, k;
+
+	k = bootloader_detect(ctx->root, ctx->sysfs, &boot, &ctx->err);
+	if (k == 0)
+		k = plan_hooks_for(&boot, c, n, &hooks, &unrefreshed);
+	if (k == 0)
+		k = hook_config_load(ctx->root, &hc, &ctx->err);
+	if (k < 0) {
+		hook_config_clear(&hc);
+		return ctx->err.exit_code ? -1 : (error_set(&ctx->err, EXIT_IO, "out of memory"), -1);
+	}
+	if (unrefreshed && !ctx->json)
+		printf("the kernel command line changed and %s has no refresh command: run `kernel-install add "
+		       "KERNEL-VERSION /boot/vmlinuz-KERNEL-VERSION` for each installed kernel\n",
+		       bootloader_name(boot.kind));
+	if (hooks.n && ctx->no_hooks && !ctx->json) {
+		printf("hooks not run (--no-hooks); run these before rebooting:\n");
+		hooks_print(ctx, &hooks, &hc, stdout);
+	} else if (hooks.n && !ctx->no_hooks) {
+		failed = hooks_run(ctx, id, &hooks, &hc, &status);
+	}
+	if (failed) {
+		_cleanup_free_ char *cmd = hook_config_command_line(&hc, failed);
+
+		fprintf(stderr, "iommuctl: run these by hand before rebooting:\n");
+		hooks_print(ctx, &hooks, &hc, stderr);
+		error_set(&ctx->err, EXIT_HOOK,
+			  "the files are rolled back (transaction %lld), but %s exited with status %d, so the boot "
+			  "files still hold the old state; `iommuctl show %lld` has its output",
+			  (long long)id, cmd ? cmd : failed, status, (long long)id);
+		k = -1;
+	}
+	hook_config_clear(&hc);
+	return k;
 }
 
 static int check_target(struct ctx *ctx, const struct txn_info *t, bool *done)
@@ -133,6 +181,8 @@ static int rollback(struct ctx *ctx, const struct txn_info *t, struct file_chang
 	}
 	if (k == 0)
 		report(ctx, t, id, todo, ntodo);
+	if (k == 0 && id)
+		k = regenerate(ctx, id, todo, ntodo);
 	for (size_t i = 0; i < n; i++)
 		file_state_clear(&cur[i]);
 	free(cur);

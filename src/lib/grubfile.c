@@ -544,6 +544,20 @@ static void strv_freep(char ***v)
  * What GRUB_CMDLINE_LINUX loses: the removals, and any other value of a key
  * the edit adds to GRUB_CMDLINE_LINUX_DEFAULT (the kernel would get both).
  */
+/* The token itself, or its bare key when the token is no plain parameter that
+ * a removal could name (a quoted value with blanks, a control or non-ASCII
+ * byte): every value of that key then goes. */
+static char *linux_removal(const char *value, const struct cmdline_token *t)
+{
+	char *tok = strndup(value + t->start, t->len);
+
+	if (tok && cmdline_param_check(tok, NULL) < 0) {
+		free(tok);
+		tok = strndup(value + t->key_start, t->key_len);
+	}
+	return tok;
+}
+
 static int linux_removals(const char *linux_value, const char *const *add,
 			  const char *const *remove, char ***ret)
 {
@@ -577,7 +591,7 @@ static int linux_removals(const char *linux_value, const char *const *add,
 			if (t->has_value && t->len == strlen(add[j]) &&
 			    memcmp(linux_value + t->start, add[j], t->len) == 0)
 				continue;
-			if (!(v[k++] = strndup(linux_value + t->start, t->len)))
+			if (!(v[k++] = linux_removal(linux_value, t)))
 				goto oom;
 			break;
 		}

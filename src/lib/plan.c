@@ -523,26 +523,37 @@ static int cmp_change(const void *a, const void *b)
 	return strcmp(((const struct file_change *)a)->path, ((const struct file_change *)b)->path);
 }
 
-static int choose_hooks(struct plan *out)
+int plan_hooks_for(const struct bootloader *boot, const struct file_change *changes, size_t n, struct strv *hooks,
+		   bool *ret_cmdline_unrefreshed)
 {
 	bool cmdline = false, initramfs = false;
 	int k = 0;
 
-	for (size_t i = 0; i < out->n_changes; i++) {
-		const char *path = out->changes[i].path;
+	for (size_t i = 0; i < n; i++) {
+		const char *path = changes[i].path;
 
-		if (streq(path, out->boot.cmdline_file) ||
-		    (streq(out->boot.cmdline_file, GRUB_MAIN) && strncmp(path, GRUB_DROPIN_DIR, strlen(GRUB_DROPIN_DIR)) == 0))
+		if (streq(path, boot->cmdline_file) ||
+		    (streq(boot->cmdline_file, GRUB_MAIN) && strncmp(path, GRUB_DROPIN_DIR, strlen(GRUB_DROPIN_DIR)) == 0))
 			cmdline = true;
 		if (streq(path, ETC_MODULES) || strncmp(path, MODPROBE_DIR, strlen(MODPROBE_DIR)) == 0)
 			initramfs = true;
 	}
 	/* The initramfs first: proxmox-boot-tool refresh copies it to the ESPs. */
 	if (initramfs)
-		k = strv_add(&out->hooks, HOOK_UPDATE_INITRAMFS);
-	if (k == 0 && cmdline && out->boot.refresh_hook)
-		k = strv_add(&out->hooks, out->boot.refresh_hook);
-	if (k == 0 && cmdline && !out->boot.refresh_hook)
+		k = strv_add(hooks, HOOK_UPDATE_INITRAMFS);
+	if (k == 0 && cmdline && boot->refresh_hook)
+		k = strv_add(hooks, boot->refresh_hook);
+	if (ret_cmdline_unrefreshed)
+		*ret_cmdline_unrefreshed = cmdline && !boot->refresh_hook;
+	return k;
+}
+
+static int choose_hooks(struct plan *out)
+{
+	bool unrefreshed = false;
+	int k = plan_hooks_for(&out->boot, out->changes, out->n_changes, &out->hooks, &unrefreshed);
+
+	if (k == 0 && unrefreshed)
 		k = finding_add(&out->findings, &out->n_findings, FINDING_WARNING, "no-refresh-hook",
 				"run `kernel-install add KERNEL-VERSION /boot/vmlinuz-KERNEL-VERSION` for each installed kernel",
 				"systemd-boot without proxmox-boot-tool: the boot entries take the new command line only "

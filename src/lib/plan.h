@@ -25,6 +25,11 @@ struct plan {
 int plan_make(const struct rootfs *r, const char *sysfs, const struct hw *hw, const struct profile *p,
 	      struct plan *ret, struct error *e);
 void plan_clear(struct plan *p);
+/* The hooks that regenerate what reads these files, in the order to run them: update-initramfs
+ * for /etc/modules and modprobe.d, then the boot loader's refresh for the command line.
+ * *ret_cmdline_unrefreshed (may be NULL): the command line changed and no hook refreshes it. */
+int plan_hooks_for(const struct bootloader *boot, const struct file_change *changes, size_t n, struct strv *hooks,
+		   bool *ret_cmdline_unrefreshed);
 /* Whether a finding blocks (needs --force). */
 bool plan_blocked(const struct plan *p);
 int finding_add(struct finding **v, size_t *n, enum finding_severity sev, const char *id, const char *hint,
