@@ -492,6 +492,29 @@ static bool ws_changed(const struct ws_file *f)
 	return f->len != f->before.len || memcmp(f->text, f->before.data, f->len) != 0;
 }
 
+/* The editors work on C strings: a NUL byte would cut the file short on the rewrite. A file
+ * with one is not a text file iommuctl should edit, so the plan stops, naming its line. */
+static int refuse_binary_edits(const struct rootfs *r, struct workspace *w, struct error *e)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		const struct ws_file *f = &w->v[i];
+		const char *nul;
+		char shown[4096];
+		unsigned line = 1;
+
+		if (!ws_changed(f) || !f->before.present || !(nul = memchr(f->before.data, '\0', f->before.len)))
+			continue;
+		for (const char *c = f->before.data; c < nul; c++)
+			line += *c == '\n';
+		rootfs_display(r, f->path, shown, sizeof(shown));
+		return error_set(e, EXIT_BAD_INPUT,
+				 "%s:%u: a NUL byte: this is not a text file, and iommuctl edits text files only; "
+				 "restore the file from a backup (iommuctl history, dpkg) or remove the byte, then run "
+				 "the command again", shown, line), -EBADMSG;
+	}
+	return 0;
+}
+
 static int collect_changes(struct workspace *w, struct plan *out)
 {
 	for (size_t i = 0; i < w->n; i++) {
@@ -645,6 +668,8 @@ int plan_make(const struct rootfs *r, const char *sysfs, const struct hw *hw, co
 		k = safety_check(hw, p, &out.vfio, &out.findings, &out.n_findings);
 	if (k == 0)
 		k = check_unread_file(&w, p, &out);
+	if (k == 0)
+		k = refuse_binary_edits(r, &w, e);
 	if (k == 0)
 		k = collect_changes(&w, &out);
 	if (k == 0 && out.n_changes)

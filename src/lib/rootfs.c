@@ -174,6 +174,13 @@ int rootfs_read_file(const struct rootfs *r, const char *path, struct file_state
 	if (!S_ISREG(st.st_mode))
 		return error_set(e, EXIT_BAD_INPUT, "%s is not a regular file; move it away, then run the command again",
 				 rootfs_display(r, path, shown, sizeof(shown))), -EINVAL;
+	/* Configuration files are kilobytes; one of megabytes is damage, not something to edit or
+	 * to keep a copy of in every transaction. */
+	if (st.st_size > ROOTFS_MAX_FILE)
+		return error_set(e, EXIT_BAD_INPUT, "%s is %lld bytes, more than the %d MiB a configuration file "
+				 "may have; look at what it holds and shrink or move it, then run the command again",
+				 rootfs_display(r, path, shown, sizeof(shown)), (long long)st.st_size,
+				 ROOTFS_MAX_FILE >> 20), -EFBIG;
 	k = read_all(fd, &data, &len);
 	if (k < 0)
 		return error_set(e, EXIT_IO, "cannot read %s: %s",

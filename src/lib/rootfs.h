@@ -46,7 +46,10 @@ const char *rootfs_display(const struct rootfs *r, const char *path, char *buf, 
 /* openat2() below the root; path is absolute inside the root. Returns an fd or -errno. */
 int rootfs_openat(const struct rootfs *r, const char *path, int flags, mode_t mode, enum rootfs_links links);
 
-/* Read a managed file. A missing file gives present=false and 0. */
+#define ROOTFS_MAX_FILE (4 << 20)
+
+/* Read a managed file. A missing file gives present=false and 0. Not a regular file, or
+ * more than ROOTFS_MAX_FILE bytes: EXIT_BAD_INPUT. */
 int rootfs_read_file(const struct rootfs *r, const char *path, struct file_state *ret, struct error *e);
 
 /* Names of the regular files in dir ending with suffix (sorted, dot files skipped);
