@@ -77,6 +77,8 @@ ad = iommu=pt"; }
 row "a profile with an unknown key" unknown_key 5 "k.conf:2: unknown key 'ad'" I "${hw[@]}" plan k
 writable() { profile w "[kernel]
 add = iommu=pt"; chmod 0666 "$r/etc/iommuctl/profiles/w.conf"; }
+hooks_writable() { mkdir -p "$r/etc/iommuctl"; printf '[hooks]\nupdate-grub = /bin/true\n' >"$r/etc/iommuctl/iommuctl.conf"; chmod 0664 "$r/etc/iommuctl/iommuctl.conf"; }
+row "a group-writable hook configuration" hooks_writable 3 "refusing hook configuration" I "${hw[@]}" -y apply iommu
 row "a world-writable profile" writable 3 "has mode 0666, so someone other than root can change it" I "${hw[@]}" plan w
 
 # ---- the journal ----
@@ -107,6 +109,12 @@ for t in -1 99999999999999999999 abc 0 1.5 ""; do
 	row "show '$t'" seeded 2 "is not a transaction id" I show -- "$t"
 done
 row "rollback 42 (no such transaction)" seeded 2 "42" I --no-hooks rollback 42
+
+# The journal holds the whole history of the boot configuration: root's eyes only.
+r=$(new_root pve8-grub)
+"$IOMMUCTL" --root "$r" snapshot >/dev/null
+[ "$(stat -c %a "$r/var/lib/iommuctl")" = 700 ] && [ "$(stat -c %a "$r/$J")" = 600 ] &&
+	ok "a new journal's directory is 0700 and the journal 0600" || not_ok "journal modes: $(stat -c '%a %n' "$r/var/lib/iommuctl" "$r/$J")"
 
 echo "# rows: $tap_n"
 plan_late

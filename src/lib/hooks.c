@@ -140,6 +140,12 @@ int hook_config_load(const struct rootfs *r, struct hook_config *ret, struct err
 		hook_config_clear(&c);
 		return k;
 	}
+	if (fs.present && (k = rootfs_check_trusted(r, HOOKS_CONFIG, &fs, "hook configuration",
+						       "it names the commands iommuctl runs as root", e)) < 0) {
+		file_state_clear(&fs);
+		hook_config_clear(&c);
+		return k;
+	}
 	if (fs.present) {
 		line = unreadable_line(&fs, st.reason, sizeof(st.reason));
 		if (!line)

@@ -378,22 +378,8 @@ static int load_builtin(const struct loader *l, const struct profile_builtin *b,
 static int check_owner(const struct loader *l, const char *path, const struct file_state *fs,
 		       struct error *e)
 {
-	_cleanup_strbuf_ struct strbuf fix = STRBUF_INIT;
-	char shown[4096];
-
-	if (fs->uid == 0 && !(fs->mode & 022))
-		return 0;
-	rootfs_display(l->r, path, shown, sizeof(shown));
-	if (fs->uid != 0)
-		strbuf_appendf(&fix, "chown root:root %s", shown);
-	if (fs->mode & 022)
-		strbuf_appendf(&fix, "%schmod go-w %s", fix.len ? " && " : "", shown);
-	error_set(e, EXIT_REFUSED,
-		  "refusing profile %s: it is owned by uid %u and has mode %04o, so someone other than "
-		  "root can change it, and a profile decides the kernel command line and which drivers "
-		  "load; check its content, then run: %s",
-		  shown, (unsigned)fs->uid, (unsigned)fs->mode, strbuf_str(&fix));
-	return -EPERM;
+	return rootfs_check_trusted(l->r, path, fs, "profile",
+				    "a profile decides the kernel command line and which drivers load", e);
 }
 
 /* "... (included from b.conf:2, a.conf:1)": each level on the way up adds its

@@ -192,6 +192,26 @@ int rootfs_read_file(const struct rootfs *r, const char *path, struct file_state
 	return 0;
 }
 
+int rootfs_check_trusted(const struct rootfs *r, const char *path, const struct file_state *fs, const char *what,
+			 const char *why, struct error *e)
+{
+	_cleanup_strbuf_ struct strbuf fix = STRBUF_INIT;
+	char shown[4096];
+
+	if (fs->uid == 0 && !(fs->mode & 022))
+		return 0;
+	rootfs_display(r, path, shown, sizeof(shown));
+	if (fs->uid != 0)
+		strbuf_appendf(&fix, "chown root:root %s", shown);
+	if (fs->mode & 022)
+		strbuf_appendf(&fix, "%schmod go-w %s", fix.len ? " && " : "", shown);
+	error_set(e, EXIT_REFUSED,
+		  "refusing %s %s: it is owned by uid %u and has mode %04o, so someone other than root can "
+		  "change it, and %s; check its content, then run: %s",
+		  what, shown, (unsigned)fs->uid, (unsigned)fs->mode, why, strbuf_str(&fix));
+	return -EPERM;
+}
+
 void strv_free(char **v, size_t n)
 {
 	if (!v)

@@ -52,6 +52,12 @@ int rootfs_openat(const struct rootfs *r, const char *path, int flags, mode_t mo
  * more than ROOTFS_MAX_FILE bytes: EXIT_BAD_INPUT. */
 int rootfs_read_file(const struct rootfs *r, const char *path, struct file_state *ret, struct error *e);
 
+/* Files that decide what iommuctl does as root (profiles, the hook configuration) must be
+ * owned by root and not writable by group or others: else EXIT_REFUSED with the chown/chmod
+ * that fixes it. what: "profile"; why: what the file decides, for the message. */
+int rootfs_check_trusted(const struct rootfs *r, const char *path, const struct file_state *fs, const char *what,
+			 const char *why, struct error *e);
+
 /* Names of the regular files in dir ending with suffix (sorted, dot files skipped);
  * a missing dir is an empty list. Symlinks are reported through *ret_links (may be NULL). */
 int rootfs_list_dir(const struct rootfs *r, const char *dir, const char *suffix,
