@@ -177,6 +177,6 @@ verify_apply() {
 crash_loop "apply" "$ap" verify_apply --sysfs "$amd_sys" --procfs "$amd" --no-hooks -y apply nvidia
 
 diag "kill points exercised: $total_kills"
-echo "# crash matrix: $total_kills kill points exercised, every one recovered" >&2
+echo "# crash matrix: $total_kills kill points exercised, every one recovered"
 check "at least 100 kill points were exercised ($total_kills)" test "$total_kills" -ge 100
 plan_late

@@ -121,5 +121,5 @@ else
 	not_ok "could not make a pending transaction for recover"
 fi
 
-echo "# fault points exercised: $total"
+echo "# fault matrix: $total fault points exercised"
 plan_late

@@ -116,5 +116,5 @@ r=$(new_root pve8-grub)
 [ "$(stat -c %a "$r/var/lib/iommuctl")" = 700 ] && [ "$(stat -c %a "$r/$J")" = 600 ] &&
 	ok "a new journal's directory is 0700 and the journal 0600" || not_ok "journal modes: $(stat -c '%a %n' "$r/var/lib/iommuctl" "$r/$J")"
 
-echo "# rows: $tap_n"
+echo "# bad-input table: $tap_n rows"
 plan_late
