@@ -117,6 +117,29 @@ CONF
 	sed -i 's|^update-initramfs = .*|frobnicate = yes|' "$hk/etc/iommuctl/iommuctl.conf"
 	expect_exit 5 "an unknown key in iommuctl.conf" "$IOMMUCTL" --root "$hk" --sysfs "$amd_sys" --procfs "$amd" plan vfio
 	contains "names the file and line" "$err" "/etc/iommuctl/iommuctl.conf:3: unknown key 'frobnicate'"
+	# etckeeper: /etc's git history gets the state before and after each transaction.
+	ek=$(new_root pve8-grub)
+	mkdir -p "$ek/bin" "$ek/hooks" "$ek/etc/iommuctl" "$ek/etc/.etckeeper"
+	cp /bin/busybox "$ek/bin/busybox"
+	printf '#!/bin/busybox sh\necho "$*" >>/hooks/etckeeper.log\nexit 0\n' >"$ek/hooks/etckeeper"
+	chmod 0755 "$ek/hooks/etckeeper"
+	printf '[hooks]\netckeeper = /hooks/etckeeper\nupdate-grub = /bin/busybox true\nupdate-initramfs = /bin/busybox true\n' \
+		>"$ek/etc/iommuctl/iommuctl.conf"
+	expect_exit 0 "apply with etckeeper in the root" "$IOMMUCTL" --root "$ek" --sysfs "$amd_sys" --procfs "$amd" -y apply vfio
+	expect_exit 0 "rollback with etckeeper in the root" "$IOMMUCTL" --root "$ek" --sysfs "$amd_sys" --procfs "$amd" rollback
+	check "etckeeper committed before and after the apply and the rollback" test "$(cat "$ek/hooks/etckeeper.log")" = "unclean
+commit saving uncommitted changes in /etc before iommuctl apply vfio
+unclean
+commit iommuctl apply vfio (transaction 1)
+unclean
+commit saving uncommitted changes in /etc before iommuctl rollback 1
+unclean
+commit iommuctl rollback of transaction 1 (transaction 2)"
+	check "the commits after a transaction are in its hook runs" \
+		test "$(sql "$ek" "SELECT count(*) FROM hook_run WHERE argv LIKE '%etckeeper commit iommuctl%'")" = 2
+	rm -f "$ek/hooks/etckeeper.log"
+	"$IOMMUCTL" --root "$ek" --sysfs "$amd_sys" --procfs "$amd" -y --no-hooks apply vfio >/dev/null 2>&1
+	check "--no-hooks leaves etckeeper alone too" test ! -e "$ek/hooks/etckeeper.log"
 else
 	echo "# hooks: needs root and /bin/busybox (busybox-static); skipped"
 fi

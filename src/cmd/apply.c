@@ -117,9 +117,14 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 		for (size_t i = 0; i < ctx->n_devices; i++)
 			strbuf_appendf(&note, "%s--device %s", i ? " " : "", ctx->devices[i]);
 		req.note = note.len ? note.buf : NULL;
-
-		if (!confirmed(ctx, &pl) || txn_execute(ctx->journal, ctx->root, &req, pl.plan.changes,
-							pl.plan.n_changes, &id, &ctx->err) < 0) {
+		if (!confirmed(ctx, &pl)) {
+			r = ctx_fail(ctx);
+			goto out;
+		}
+		_cleanup_free_ char *pre = NULL;
+		if (asprintf(&pre, "saving uncommitted changes in /etc before iommuctl apply %s", pl.profile->name) > 0)
+			etckeeper_commit(ctx, 0, 0, &hc, pre);
+		if (txn_execute(ctx->journal, ctx->root, &req, pl.plan.changes, pl.plan.n_changes, &id, &ctx->err) < 0) {
 			r = ctx_fail(ctx);
 			goto out;
 		}
@@ -129,6 +134,9 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 			r = ctx_fail(ctx);
 			goto out;
 		}
+		_cleanup_free_ char *msg = NULL;
+		if (asprintf(&msg, "iommuctl apply %s (transaction %lld)", pl.profile->name, (long long)id) > 0)
+			etckeeper_commit(ctx, id, (int)pl.plan.hooks.n + 1, &hc, msg);
 	}
 	report(ctx, &pl, &hc, id);
 out:

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* planning.c — shared by plan, apply and diff PROFILE: host facts, the profile, the plan, its output. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "safety.h"
@@ -165,6 +167,34 @@ void hooks_print(const struct ctx *ctx, const struct strv *hooks, const struct h
 void planned_print_hooks(const struct ctx *ctx, const struct planned *pl, const struct hook_config *hc, FILE *f)
 {
 	hooks_print(ctx, &pl->plan.hooks, hc, f);
+}
+
+void etckeeper_commit(struct ctx *ctx, int64_t txn, int seq, const struct hook_config *hc, const char *message)
+{
+	const char *const unclean[] = { "unclean", NULL }, *const commit[] = { "commit", message, NULL };
+	struct hook_result hr = { 0 };
+	struct error e = { 0 };
+	int fd;
+
+	if (ctx->no_hooks || !hook_installed(ctx->root, hc, HOOK_ETCKEEPER))
+		return;
+	/* Only an /etc that etckeeper manages ("etckeeper init" leaves /etc/.etckeeper). */
+	fd = rootfs_openat(ctx->root, "/etc/.etckeeper", O_PATH | O_CLOEXEC, 0, ROOTFS_NO_LINKS);
+	if (fd < 0)
+		return;
+	close(fd);
+	/* "etckeeper unclean" exits 0 when /etc has uncommitted changes. */
+	if (hook_run_args(NULL, 0, 0, ctx->root, hc, HOOK_ETCKEEPER, unclean, &hr, &e) < 0 || hr.status != 0) {
+		hook_result_clear(&hr);
+		return;
+	}
+	hook_result_clear(&hr);
+	if (hook_run_args(txn ? ctx->journal : NULL, txn, seq, ctx->root, hc, HOOK_ETCKEEPER, commit, &hr, &e) < 0)
+		fprintf(stderr, "iommuctl: warning: %s\n", e.text);
+	else if (hr.status != 0)
+		fprintf(stderr, "iommuctl: warning: etckeeper commit exited with status %d; /etc's git history "
+			"misses this change (run etckeeper commit by hand):\n%s", hr.status, hr.output ? hr.output : "");
+	hook_result_clear(&hr);
 }
 
 const char *hooks_run(struct ctx *ctx, int64_t txn, const struct strv *hooks, const struct hook_config *hc,

@@ -27,5 +27,9 @@ void hooks_print(const struct ctx *ctx, const struct strv *hooks, const struct h
  * name (its exit status in *ret_status, its output on stderr), or NULL when all succeeded. */
 const char *hooks_run(struct ctx *ctx, int64_t txn, const struct strv *hooks, const struct hook_config *hc,
 		      int *ret_status);
+/* Where etckeeper manages the root's /etc: commit what is uncommitted, with message, so that
+ * /etc's git history and the journal agree (etckeeper would otherwise stop the next apt run on
+ * uncommitted changes). Recorded as hook run seq of txn when txn is not 0. Failures warn. */
+void etckeeper_commit(struct ctx *ctx, int64_t txn, int seq, const struct hook_config *hc, const char *message);
 void planned_print_hooks(const struct ctx *ctx, const struct planned *pl, const struct hook_config *hc, FILE *f);
 struct json_object *planned_json(const struct ctx *ctx, const struct planned *pl, const struct hook_config *hc);

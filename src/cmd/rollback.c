@@ -73,7 +73,7 @@ static void report(const struct ctx *ctx, const struct txn_info *t, int64_t id, 
  * matters most: the initramfs keeps its own copy of modprobe.d, so a rolled-back blacklist
  * still stops the next boot until update-initramfs has run. A hook that fails does not undo
  * the rollback (that would bring back the change being undone); the user is told what to run. */
-static int regenerate(struct ctx *ctx, int64_t id, const struct file_change *c, size_t n)
+static int regenerate(struct ctx *ctx, int64_t undone, int64_t id, const struct file_change *c, size_t n)
 {
 	_cleanup_(strv_clear) struct strv hooks = { 0 };
 	struct hook_config hc = { 0 };
@@ -112,6 +112,9 @@ static int regenerate(struct ctx *ctx, int64_t id, const struct file_change *c, 
 			  (long long)id, cmd ? cmd : failed, status, (long long)id);
 		k = -1;
 	}
+	_cleanup_free_ char *msg = NULL;
+	if (asprintf(&msg, "iommuctl rollback of transaction %lld (transaction %lld)", (long long)undone, (long long)id) > 0)
+		etckeeper_commit(ctx, id, (int)hooks.n + 1, &hc, msg);
 	hook_config_clear(&hc);
 	return k;
 }
@@ -176,13 +179,21 @@ static int rollback(struct ctx *ctx, const struct txn_info *t, struct file_chang
 	}
 	if (k == 0 && ntodo) {
 		struct txn_request req = { .kind = "rollback", .profile = t->profile, .note = note, .undoes = t->id };
+		struct hook_config hc = { 0 };
+		_cleanup_free_ char *pre = NULL;
 
-		k = txn_execute(ctx->journal, ctx->root, &req, todo, ntodo, &id, &ctx->err);
+		if (hook_config_load(ctx->root, &hc, &ctx->err) < 0)
+			k = -1;
+		else if (asprintf(&pre, "saving uncommitted changes in /etc before iommuctl rollback %lld", (long long)t->id) > 0)
+			etckeeper_commit(ctx, 0, 0, &hc, pre);
+		hook_config_clear(&hc);
+		if (k == 0)
+			k = txn_execute(ctx->journal, ctx->root, &req, todo, ntodo, &id, &ctx->err);
 	}
 	if (k == 0)
 		report(ctx, t, id, todo, ntodo);
 	if (k == 0 && id)
-		k = regenerate(ctx, id, todo, ntodo);
+		k = regenerate(ctx, t->id, id, todo, ntodo);
 	for (size_t i = 0; i < n; i++)
 		file_state_clear(&cur[i]);
 	free(cur);

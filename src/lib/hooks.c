@@ -6,17 +6,20 @@
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "hooks.h"
 #include "strbuf.h"
 
-static const char *const hook_names[] = { HOOK_UPDATE_GRUB, HOOK_PROXMOX_BOOT_TOOL, HOOK_UPDATE_INITRAMFS };
+static const char *const hook_names[] = { HOOK_UPDATE_GRUB, HOOK_PROXMOX_BOOT_TOOL, HOOK_UPDATE_INITRAMFS,
+					  HOOK_ETCKEEPER };
 static const char *const hook_defaults[] = {
 	"/usr/sbin/update-grub",
 	"/usr/sbin/proxmox-boot-tool refresh",
 	"/usr/sbin/update-initramfs -u -k all",
+	"/usr/bin/etckeeper",
 };
 #define HOOK_OUTPUT_MAX (4u << 20)
 
@@ -205,20 +208,22 @@ static void collect_output(int fd, struct strbuf *out)
 	}
 }
 
-static int spawn(const struct rootfs *r, char *const *argv, struct hook_result *ret)
+static int spawn(const struct rootfs *r, char *const *argv, const char *const *extra, struct hook_result *ret)
 {
 	static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
 	_cleanup_strbuf_ struct strbuf out = STRBUF_INIT;
 	_cleanup_free_ char **full = NULL;
 	posix_spawn_file_actions_t fa;
 	bool chrooted = !streq(r->path, "/");
-	size_t n = 0, extra = chrooted ? 2 : 0;
+	size_t n = 0, m = 0, pre = chrooted ? 2 : 0;
 	int pipefd[2], status, k;
 	pid_t pid;
 
 	while (argv[n])
 		n++;
-	full = calloc(n + extra + 1, sizeof(char *));
+	while (extra && extra[m])
+		m++;
+	full = calloc(pre + n + m + 1, sizeof(char *));
 	if (!full)
 		return -ENOMEM;
 	/* chroot(8) from coreutils runs the hook inside the root with a fixed argv. */
@@ -226,7 +231,9 @@ static int spawn(const struct rootfs *r, char *const *argv, struct hook_result *
 		full[0] = (char *)"/usr/sbin/chroot";
 		full[1] = r->path;
 	}
-	memcpy(full + extra, argv, n * sizeof(char *));
+	memcpy(full + pre, argv, n * sizeof(char *));
+	if (m)
+		memcpy(full + pre + n, extra, m * sizeof(char *));
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return negative_errno();
 	posix_spawn_file_actions_init(&fa);
@@ -255,27 +262,58 @@ static int spawn(const struct rootfs *r, char *const *argv, struct hook_result *
 	return ret->output ? 0 : -ENOMEM;
 }
 
-int hook_run(struct journal *j, int64_t txn, int seq, const struct rootfs *r, const struct hook_config *c,
-	     const char *name, struct hook_result *ret, struct error *e)
+int hook_run_args(struct journal *j, int64_t txn, int seq, const struct rootfs *r, const struct hook_config *c,
+		  const char *name, const char *const *extra, struct hook_result *ret, struct error *e)
 {
-	_cleanup_free_ char *cmd = hook_config_command_line(c, name);
+	_cleanup_strbuf_ struct strbuf cmd = STRBUF_INIT;
 	char *const *argv = hook_config_argv(c, name);
 	char started[32];
 	int k;
 
 	memset(ret, 0, sizeof(*ret));
-	if (!argv || !cmd)
+	if (!argv)
 		return error_set(e, EXIT_IO, "unknown hook '%s'", name), -EINVAL;
+	for (size_t i = 0; argv[i]; i++)
+		strbuf_appendf(&cmd, "%s%s", i ? " " : "", argv[i]);
+	for (size_t i = 0; extra && extra[i]; i++)
+		strbuf_appendf(&cmd, " %s", extra[i]);
+	if (!cmd.buf)
+		return error_set(e, EXIT_IO, "out of memory"), -ENOMEM;
 	time_now_iso(started);
-	k = spawn(r, argv, ret);
+	k = spawn(r, argv, extra, ret);
 	if (k < 0)
-		return error_set(e, EXIT_IO, "cannot run %s: %s", cmd, strerror(-k)), k;
+		return error_set(e, EXIT_IO, "cannot run %s: %s", cmd.buf, strerror(-k)), k;
+	if (!j)
+		return 0;
 	k = journal_begin(j, e);
 	if (k == 0)
-		k = journal_hook_insert(j, txn, seq, cmd, ret->status, ret->output, ret->output_len, started, e);
+		k = journal_hook_insert(j, txn, seq, cmd.buf, ret->status, ret->output, ret->output_len, started, e);
 	if (k < 0) {
 		journal_rollback_sql(j);
 		return k;
 	}
 	return journal_commit(j, e);
+}
+
+int hook_run(struct journal *j, int64_t txn, int seq, const struct rootfs *r, const struct hook_config *c,
+	     const char *name, struct hook_result *ret, struct error *e)
+{
+	return hook_run_args(j, txn, seq, r, c, name, NULL, ret, e);
+}
+
+bool hook_installed(const struct rootfs *r, const struct hook_config *c, const char *name)
+{
+	char *const *argv = hook_config_argv(c, name);
+	struct stat st;
+	int fd;
+	bool ok;
+
+	if (!argv || argv[0][0] != '/')
+		return false;
+	fd = rootfs_openat(r, argv[0], O_PATH | O_CLOEXEC, 0, ROOTFS_LINKS_IN_ROOT);
+	if (fd < 0)
+		return false;
+	ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
+	close(fd);
+	return ok;
 }

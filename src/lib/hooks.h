@@ -2,6 +2,8 @@
 /* hooks.h — the commands that regenerate the boot configuration after a change. */
 #pragma once
 
+#include <stdbool.h>
+
 #include "journal.h"
 #include "rootfs.h"
 
@@ -9,10 +11,11 @@
 #define HOOK_UPDATE_GRUB "update-grub"
 #define HOOK_PROXMOX_BOOT_TOOL "proxmox-boot-tool"
 #define HOOK_UPDATE_INITRAMFS "update-initramfs"
+#define HOOK_ETCKEEPER "etckeeper"
 #define HOOKS_CONFIG "/etc/iommuctl/iommuctl.conf"
 
 struct hook_config {
-	char **argv[3];		/* per hook, in the order of the names above; NULL-terminated */
+	char **argv[4];		/* per hook, in the order of the names above; NULL-terminated */
 };
 
 /* Defaults, overridden by <root>/etc/iommuctl/iommuctl.conf:
@@ -20,6 +23,7 @@ struct hook_config {
  *   update-grub = /usr/sbin/update-grub
  *   proxmox-boot-tool = /usr/sbin/proxmox-boot-tool refresh
  *   update-initramfs = /usr/sbin/update-initramfs -u -k all
+ *   etckeeper = /usr/bin/etckeeper
  * Values are split at blanks into argv (no shell). Errors name file and line (EXIT_BAD_INPUT). */
 int hook_config_load(const struct rootfs *r, struct hook_config *ret, struct error *e);
 void hook_config_clear(struct hook_config *c);
@@ -40,3 +44,9 @@ struct hook_result {
 int hook_run(struct journal *j, int64_t txn, int seq, const struct rootfs *r, const struct hook_config *c,
 	     const char *name, struct hook_result *ret, struct error *e);
 void hook_result_clear(struct hook_result *h);
+/* hook_run with more arguments after the configured argv ("commit", "message"); j NULL: the
+ * run is not recorded (there is no transaction yet). */
+int hook_run_args(struct journal *j, int64_t txn, int seq, const struct rootfs *r, const struct hook_config *c,
+		  const char *name, const char *const *extra, struct hook_result *ret, struct error *e);
+/* Whether the hook's program exists in the root (an executable regular file). */
+bool hook_installed(const struct rootfs *r, const struct hook_config *c, const char *name);
