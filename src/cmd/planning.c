@@ -20,36 +20,39 @@ struct kernel_facts {
 	struct kmods **ctx;	/* opened on first use */
 };
 
-static int kernel_has_module(void *data, const char *kernel, const char *module)
+/* The libkmod context of an installed kernel, opened on first use; NULL with *err. */
+static struct kmods *kernel_ctx(struct kernel_facts *kf, const char *kernel, int *err)
 {
-	struct kernel_facts *kf = data;
-
 	for (size_t i = 0; i < kf->n; i++) {
 		struct error ignored = { 0 };
 
 		if (!streq(kf->kernels[i], kernel))
 			continue;
-		if (!kf->ctx[i] && kmods_open(kf->root, kernel, &kf->ctx[i], &ignored) < 0)
-			return -EIO;
-		return kmods_has_module(kf->ctx[i], module);
+		if (!kf->ctx[i] && kmods_open(kf->root, kernel, &kf->ctx[i], &ignored) < 0) {
+			*err = -EIO;
+			return NULL;
+		}
+		return kf->ctx[i];
 	}
-	return -ENOENT;
+	*err = -ENOENT;
+	return NULL;
+}
+
+static int kernel_has_module(void *data, const char *kernel, const char *module)
+{
+	int err = 0;
+	struct kmods *k = kernel_ctx(data, kernel, &err);
+
+	return k ? kmods_has_module(k, module) : err;
 }
 
 static int kernel_has_param(void *data, const char *kernel, const char *module, const char *param)
 {
-	struct kernel_facts *kf = data;
+	int err = 0;
+	struct kmods *k = kernel_ctx(data, kernel, &err);
 
-	for (size_t i = 0; i < kf->n; i++) {
-		struct error ignored = { 0 };
-
-		if (!streq(kf->kernels[i], kernel))
-			continue;
-		if (!kf->ctx[i] && kmods_open(kf->root, kernel, &kf->ctx[i], &ignored) < 0)
-			return -EIO;
-		return kmods_module_has_param(kf->ctx[i], module, param);
-	}
-	return -ENOENT;
+	/* -ENOENT from here would read as "no such module": an unknown kernel is -EIO. */
+	return k ? kmods_module_has_param(k, module, param) : -EIO;
 }
 
 static void kernel_facts_clear(struct kernel_facts *kf)

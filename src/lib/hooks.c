@@ -106,9 +106,10 @@ static int on_ini_entry(void *user, const char *section, const char *key, const 
 	return 0;
 }
 
-/* libinih reads a line in pieces of INI_MAX_LINE - 2 bytes and takes the rest
- * of a longer one for a line of its own (and a NUL for the end of the file):
- * the line of such a file that cannot be read as written, or 0. */
+/* libinih reads at most INI_MAX_LINE - 1 bytes of a line at once and takes the
+ * rest for a line of its own (at exactly that length, only the newline, which
+ * still shifts every later line number); a NUL ends its reading of the file.
+ * The first line of such a file that cannot be read as written, or 0. */
 static int unreadable_line(const struct file_state *fs, char *reason, size_t size)
 {
 	int line = 1;

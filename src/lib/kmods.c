@@ -56,19 +56,6 @@ static inline void kmod_module_unref_listp(struct kmod_list **l)
 	kmod_module_unref_list(*l);
 }
 
-static int strv_append(char ***v, size_t *n, const char *s)
-{
-	char **nv = realloc(*v, (*n + 1) * sizeof(char *));
-
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	if (!(nv[*n] = strdup(s)))
-		return -ENOMEM;
-	(*n)++;
-	return 0;
-}
-
 static int cmp_version(const void *a, const void *b)
 {
 	return strverscmp(*(char *const *)a, *(char *const *)b);
@@ -123,7 +110,7 @@ int kmods_list_kernels(const struct rootfs *r, char ***ret, size_t *ret_n, struc
 			continue;
 		if (!is_indexed_kernel_dir(dirfd(d), de->d_name))
 			continue;
-		k = strv_append(&names, &n, de->d_name);
+		k = strv_push(&names, &n, de->d_name);
 		if (k < 0)
 			break;
 	}
@@ -458,7 +445,7 @@ int kmods_resolve_alias(struct kmods *k, const char *modalias, char ***ret_modul
 		else {
 			black = nb;
 			black[n] = !list_has_module(allowed, mod);
-			rc = strv_append(&names, &n, name);
+			rc = strv_push(&names, &n, name);
 		}
 		kmod_module_unref(mod);
 		if (rc < 0)

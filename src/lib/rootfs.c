@@ -221,7 +221,7 @@ void strv_free(char **v, size_t n)
 	free(v);
 }
 
-static int strv_push(char ***v, size_t *n, const char *s)
+int strv_push(char ***v, size_t *n, const char *s)
 {
 	char **nv = realloc(*v, (*n + 1) * sizeof(char *));
 

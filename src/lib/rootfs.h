@@ -79,3 +79,5 @@ int rootfs_replace_at(const struct rootfs *r, int dirfd, const char *path, const
 int rootfs_remove_temp_at(int dirfd, const char *path);
 
 void strv_free(char **v, size_t n);
+/* Append a copy of s to the array v of n strings; -ENOMEM. */
+int strv_push(char ***v, size_t *n, const char *s);

@@ -10,9 +10,12 @@
 # Environment: CC (default clang), FUZZ_BUILD_DIR, FUZZ_ARGS (more libFuzzer options).
 # In DIR: fuzz-TARGET binaries, seeds/TARGET (remade from fixtures on every run),
 # corpus/TARGET (kept, grows), crashes/TARGET (crash-*, leak-*, timeout-* inputs),
-# logs/TARGET.log. Exit status: 0 when no target crashed and every regression
-# input passed, 1 otherwise, 2 on usage or build errors, 77 when clang cannot
-# build libFuzzer targets at all.
+# logs/TARGET.log. The table at the end gives per target: executions, exec/s,
+# cov (code edges reached) and ft (libFuzzer's features), the corpus libFuzzer
+# holds at the end (units/size), new crash inputs, and the replay of
+# tests/fuzz/regressions/TARGET (ok, FAILED, none). Exit status: 0 when no
+# target crashed and every regression input passed, 1 otherwise, 2 on usage
+# or build errors, 77 (meson: skipped) when clang cannot build libFuzzer targets.
 set -u
 
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -224,10 +227,10 @@ stat_of() {
 	echo "${v:--}"
 }
 
-# A field ("cov", "ft") of the last status line, or "-".
+# A field ("cov", "ft", "corp") of the last status line, or "-".
 status_of() {
 	local v
-	v=$(grep -E '^#[0-9]+' "$1" | tail -1 | sed -n "s/.* $2: \([0-9]*\).*/\1/p")
+	v=$(grep -a -E '^#[0-9]+' "$1" | tail -1 | sed -n "s/.* $2: \([^ ]*\).*/\1/p")
 	echo "${v:--}"
 }
 
@@ -266,15 +269,15 @@ for t in $targets; do
 	crashes=$(($(find "$build/crashes/$t" -type f | wc -l) - crashes_before))
 	if [ $rc -ne 0 ] || [ "$crashes" -gt 0 ]; then
 		failed=1
-		grep -m1 -E 'fuzz invariant violated|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error' "$log" >&2
+		grep -a -m1 -E 'fuzz invariant violated|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error' "$log" >&2
 		[ "$crashes" -eq 0 ] && crashes="?(rc $rc)"
 	fi
-	report+=("$(printf '%-9s %12s %8s %6s %7s %8s %7s %-7s' "$t" "$(stat_of "$log" number_of_executed_units)" \
+	report+=("$(printf '%-9s %12s %8s %6s %7s %12s %7s %-7s' "$t" "$(stat_of "$log" number_of_executed_units)" \
 		"$(stat_of "$log" average_exec_per_sec)" "$(status_of "$log" cov)" "$(status_of "$log" ft)" \
-		"$(find "$build/corpus/$t" -type f | wc -l)" "$crashes" "$regress")")
+		"$(status_of "$log" corp)" "$crashes" "$regress")")
 done
 
-printf '%-9s %12s %8s %6s %7s %8s %7s %-7s\n' target execs exec/s cov ft corpus crashes regress
+printf '%-9s %12s %8s %6s %7s %12s %7s %-7s\n' target execs exec/s cov ft corpus crashes regress
 printf '%s\n' "${report[@]}"
 [ $failed -eq 0 ] || echo "run-fuzzers: crashes or failed regressions; inputs in $build/crashes, logs in $build/logs" >&2
 exit $failed
