@@ -357,11 +357,12 @@ int kmods_module_has_param(struct kmods *k, const char *module, const char *para
 		return rc < 0 ? rc : -ENOENT;
 	if ((rc = kmod_module_new_from_name(k->ctx, norm, &mod)) < 0)
 		return rc;
-	/* modinfo of the .ko file, or of modules.builtin.modinfo for a built-in module. */
+	/* modinfo of the .ko file, or of modules.builtin.modinfo for a built-in module. A .ko that
+	 * is listed but cannot be read leaves the answer unknown, not "no such module". */
 	rc = kmod_module_get_info(mod, &info);
 	kmod_module_unref(mod);
 	if (rc < 0)
-		return rc;
+		return rc == -ENOENT ? -EIO : rc;
 	kmod_list_foreach(it, info) {
 		const char *key = kmod_module_info_get_key(it), *value = kmod_module_info_get_value(it);
 		size_t n = value ? strcspn(value, ":") : 0;

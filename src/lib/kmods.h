@@ -44,7 +44,7 @@ const char *kmods_dir(const struct kmods *k);
 int kmods_has_module(struct kmods *k, const char *name);
 
 /* 1 when the module declares the parameter (modinfo "parm", from the .ko or, built in, from
- * modules.builtin.modinfo), 0 when it does not; -ENOENT: no such module; other -errno: its
+ * modules.builtin.modinfo), 0 when it does not; -ENOENT: no such module; -EIO and others: its
  * modinfo cannot be read (a tree without the .ko files). */
 int kmods_module_has_param(struct kmods *k, const char *module, const char *param);
 

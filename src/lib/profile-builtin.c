@@ -309,32 +309,30 @@ static bool has_amd_iommu_on(const struct strv *kernel_add)
 	return false;
 }
 
-/* MODULE.PARAM=VALUE on the command line: the kernel hands it to the module, and silently drops
- * it when the module has no such parameter (or the kernel no such module). Core parameters
- * (no dot) are not checked: the kernel keeps no list of them that a root carries. */
+/* MODULE.PARAM=VALUE on the command line: the kernel hands it to the module, and ignores it
+ * (with "Unknown kernel command line parameters" in dmesg) when the module has no such
+ * parameter. Only a module that exists and whose modinfo is readable can be checked: a dotted
+ * name that is no module may be one of the kernel's own early parameters (iommu.strict,
+ * iommu.passthrough), and the kernel keeps no list of those that a root carries. */
 static int check_module_params(struct profile *p, const struct host_facts *f, const char *kernel)
 {
 	for (size_t i = 0; f->kernel_has_param && i < p->kernel_add.n; i++) {
 		const char *tok = p->kernel_add.v[i], *dot = strchr(tok, '.');
 		size_t keylen = strcspn(tok, "=");
 		char module[64], param[64];
-		int has, k = 0;
+		int k;
 
 		if (!dot || (size_t)(dot - tok) >= keylen || (size_t)(dot - tok) >= sizeof(module) ||
 		    keylen - (size_t)(dot - tok) - 1 >= sizeof(param))
 			continue;
 		snprintf(module, sizeof(module), "%.*s", (int)(dot - tok), tok);
 		snprintf(param, sizeof(param), "%.*s", (int)(keylen - (size_t)(dot - tok) - 1), dot + 1);
-		has = f->kernel_has_param(f->data, kernel, module, param);
-		if (has == -ENOENT)
-			k = profile_add_finding(p, FINDING_WARNING, "unknown-kernel-param",
-				"check the module's name (modinfo -k VERSION MODULE), or drop the parameter",
-				"kernel %s has no module %s, so it ignores %.*s", kernel, module, (int)keylen, tok);
-		else if (has == 0)
-			k = profile_add_finding(p, FINDING_WARNING, "unknown-kernel-param",
-				"'modinfo -k VERSION MODULE' lists the parameters a module takes",
-				"module %s of kernel %s has no parameter %s, so the kernel ignores %.*s", module,
-				kernel, param, (int)keylen, tok);
+		if (f->kernel_has_param(f->data, kernel, module, param) != 0)
+			continue;
+		k = profile_add_finding(p, FINDING_WARNING, "unknown-kernel-param",
+			"'modinfo -k VERSION MODULE' lists the parameters a module takes",
+			"module %s of kernel %s has no parameter %s, so the kernel ignores %.*s", module,
+			kernel, param, (int)keylen, tok);
 		if (k < 0)
 			return k;
 	}
