@@ -64,6 +64,21 @@ new_root() {
 	echo "$dir"
 }
 
+# nobody_copy PATH...: copies the binary and each PATH into a directory the unprivileged user
+# "nobody" can reach (a checkout may sit in a 0700 directory) and prints it; empty when there is
+# no nobody to be (not root, no setpriv). The binary is $dir/iommuctl, PATH's copy $dir/NAME.
+nobody_copy() {
+	command -v setpriv >/dev/null && [ "$(id -u)" = 0 ] || return 0
+	local dir=$TEST_TMP/nobody
+	mkdir -p "$dir"
+	chmod 0755 "$TEST_TMP" "$dir"
+	cp "$IOMMUCTL" "$dir/iommuctl"
+	for p in "$@"; do cp -a "$p" "$dir/"; done
+	chmod -R a+rX "$dir"
+	echo "$dir"
+}
+skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP $*"; }
+
 # manifest ROOT: every file under ROOT/etc with content hash, mode and owner, for exact comparison.
 manifest() {
 	(cd "$1" && find etc \( -type f -o -type l \) -printf '%p %m %U %G %y\n' | sort &&

@@ -338,17 +338,25 @@ int rootfs_open_dir(const struct rootfs *r, const char *dir, bool create, mode_t
 			break;
 		slash = strchr(p, '/');
 		comp = slash ? (size_t)(slash - p) : strlen(p);
-		parent = rootfs_openat(r, prefix.len ? prefix.buf : "/", O_PATH | O_DIRECTORY, 0, links);
+		parent = rootfs_openat(r, prefix.len ? prefix.buf : "/", O_RDONLY | O_DIRECTORY, 0, links);
 		if (parent < 0)
 			return error_set(e, EXIT_IO, "cannot open directory %s: %s",
 					 rootfs_display(r, prefix.len ? prefix.buf : "/", shown, sizeof(shown)),
 					 strerror(-parent)), parent;
 		if (strbuf_appendc(&prefix, '/') < 0 || strbuf_append(&prefix, p, comp) < 0)
 			return -ENOMEM;
-		if (mkdirat(parent, prefix.buf + prefix.len - comp, slash ? 0755 : dir_mode) < 0 && errno != EEXIST)
-			return error_set(e, EXIT_IO, "cannot create directory %s: %s",
+		if (mkdirat(parent, prefix.buf + prefix.len - comp, slash ? 0755 : dir_mode) < 0) {
+			if (errno != EEXIST)
+				return error_set(e, EXIT_IO, "cannot create directory %s: %s",
+						 rootfs_display(r, prefix.buf, shown, sizeof(shown)), strerror(errno)),
+				       negative_errno();
+		} else if (fsync(parent) < 0) {
+			/* The new entry must be on disk before anything inside it is: a journal whose
+			 * directory vanished in a power cut would lose the record of a change that stayed. */
+			return error_set(e, EXIT_IO, "cannot sync the directory holding %s: %s",
 					 rootfs_display(r, prefix.buf, shown, sizeof(shown)), strerror(errno)),
 			       negative_errno();
+		}
 		p += comp;
 	}
 	fd = rootfs_openat(r, dir, O_RDONLY | O_DIRECTORY, 0, links);
