@@ -60,6 +60,8 @@ export SRCDIR IOMMUCTL BUILDDIR
 export PATH=$PATH:/usr/sbin:/sbin
 # shellcheck source=../test-lib.sh
 . "$SRCDIR/tests/test-lib.sh"
+# shellcheck source=e2e-lib.sh
+. "$here/e2e-lib.sh"
 
 runs=${PL_RUNS:-3}
 seed=${PL_SEED:-$((RANDOM * 32768 + RANDOM))}
@@ -101,50 +103,8 @@ trap cleanup EXIT
 cp "$IOMMUCTL" "$work/iommuctl"
 IOMMUCTL=$work/iommuctl
 
-# pl_kernel_deb REGEX: the newest cached linux-image .deb whose name matches.
-pl_kernel_deb() {
-	local f
-	for f in "$cache"/debs/*.deb; do [ -e "$f" ] && echo "${f##*/}"; done |
-		grep -E "$1" | sort -V | tail -n 1 | sed "s|^|$cache/debs/|"
-}
 
-# pl_kernel_tree DEB: the module tree and vmlinuz of DEB in ECACHE/KVER (made by run-e2e.sh's
-# rule, with the same lock and .complete marker, so the two scripts share it); prints KVER.
-pl_kernel_tree() {
-	local deb=$1 pkg kver dest
-	pkg=$(dpkg-deb -f "$deb" Package) || return 1
-	kver=${pkg#linux-image-}
-	dest=$ecache/$kver
-	(
-		flock 9
-		[ -f "$dest/.complete" ] && exit 0
-		rm -rf "$dest" "$dest.tmp"
-		mkdir -p "$dest.tmp/root/lib/modules"
-		dpkg -x "$deb" "$dest.tmp/x" || exit 1
-		for d in "$dest.tmp/x/lib/modules/$kver" "$dest.tmp/x/usr/lib/modules/$kver"; do
-			[ -d "$d" ] && mv "$d" "$dest.tmp/root/lib/modules/$kver"
-		done
-		[ -d "$dest.tmp/root/lib/modules/$kver" ] || exit 1
-		mv "$dest.tmp/x/boot/vmlinuz-$kver" "$dest.tmp/vmlinuz" || exit 1
-		depmod -b "$dest.tmp/root" "$kver" || exit 1
-		rm -rf "$dest.tmp/x"
-		mv "$dest.tmp" "$dest"
-		touch "$dest/.complete"
-	) 9>"$ecache/.lock" || return 1
-	echo "$kver"
-}
 
-# pl_copy_exe BIN DIR DEST: BIN as DIR/DEST with the shared libraries ldd names.
-pl_copy_exe() {
-	local lib
-	mkdir -p "$2/$(dirname "$3")"
-	cp "$1" "$2/$3"
-	for lib in $(ldd "$1" | grep -o '/[^ ]*'); do
-		[ -e "$2$lib" ] && continue
-		mkdir -p "$2$(dirname "$lib")"
-		cp -L "$lib" "$2$lib"
-	done
-}
 
 # pl_initramfs KVER OUT: busybox, kmod, dmsetup, iommuctl, the modules for virtio disks,
 # dm-log-writes and ext4, and power-loss-init.sh as /init. Uncompressed (TCG unpacks slowly).
@@ -159,10 +119,10 @@ pl_initramfs() {
 		*) [ -e "$w/bin/$a" ] || ln -s busybox "$w/bin/$a" ;;
 		esac
 	done
-	pl_copy_exe "$kmod_bin" "$w" /sbin/kmod
+	copy_exe "$kmod_bin" "$w" /sbin/kmod
 	for a in modprobe insmod lsmod; do ln -sf kmod "$w/sbin/$a"; done
-	pl_copy_exe "$dmsetup_bin" "$w" /sbin/dmsetup
-	pl_copy_exe "$IOMMUCTL" "$w" /usr/sbin/iommuctl
+	copy_exe "$dmsetup_bin" "$w" /sbin/dmsetup
+	copy_exe "$IOMMUCTL" "$w" /usr/sbin/iommuctl
 	for m in virtio_blk dm-log-writes ext4 crc32c_generic; do
 		modprobe -d "$ktree" -S "$kver" --show-depends "$m" 2>/dev/null
 	done | sed -n 's/^insmod \([^ ]*\).*/\1/p' | sort -u | while read -r f; do
@@ -225,9 +185,9 @@ pl_boot_and_kill() {
 }
 
 # ---- the run ----
-deb=$(pl_kernel_deb "$kernel_re")
+deb=$(kernel_deb "$kernel_re")
 [ -n "$deb" ] || skip_all "no kernel package matching $kernel_re in $cache/debs"
-kver=$(pl_kernel_tree "$deb") || skip_all "cannot extract $deb"
+kver=$(kernel_tree "$deb") || skip_all "cannot extract $deb"
 pl_initramfs "$kver" "$work/initrd.img" || { not_ok "initramfs for $kver"; plan_late; exit 1; }
 if ! pl_data_image "$work/base.img"; then
 	not_ok "mke2fs of the data disk: $(cat "$work/mke2fs.log")"

@@ -36,6 +36,8 @@ export SRCDIR IOMMUCTL BUILDDIR
 export PATH=$PATH:/usr/sbin:/sbin
 # shellcheck source=../test-lib.sh
 . "$SRCDIR/tests/test-lib.sh"
+# shellcheck source=e2e-lib.sh
+. "$here/e2e-lib.sh"
 
 scenarios=${E2E_SCENARIOS:-intel amd rescue}
 boot_timeout=${E2E_BOOT_TIMEOUT:-420}
@@ -81,58 +83,10 @@ timing() { timings+=("$1: $2 s"); diag "timing: $1: $2 s"; }
 
 # ---- kernels: the whole module tree, indexed by the real depmod ----
 
-# kernel_deb REGEX: the newest cached linux-image .deb whose file name matches REGEX.
-kernel_deb() {
-	local f
-	for f in "$cache"/debs/*.deb; do
-		[ -e "$f" ] && echo "${f##*/}"
-	done | grep -E "$1" | sort -V | tail -n 1 | sed "s|^|$cache/debs/|"
-}
 
-# kernel_tree DEB: extract DEB once into ECACHE/KVER (vmlinuz, root/lib/modules/KVER with every
-# module and depmod's indexes); prints KVER. fetch-kernels.sh keeps pruned trees only, and the
-# guest needs every driver its coldplug may ask for.
-kernel_tree() {
-	local deb=$1 pkg kver dest tmp src d
-	pkg=$(dpkg-deb -f "$deb" Package) || return 1
-	kver=${pkg#linux-image-}
-	dest=$ecache/$kver
-	(
-		flock 9
-		[ -f "$dest/.complete" ] && exit 0
-		rm -rf "$dest" "$dest.tmp"
-		tmp=$dest.tmp
-		mkdir -p "$tmp"
-		dpkg -x "$deb" "$tmp/x" || exit 1
-		src=
-		for d in "$tmp/x/lib/modules/$kver" "$tmp/x/usr/lib/modules/$kver"; do
-			[ -d "$d" ] && src=$d
-		done
-		[ -n "$src" ] || exit 1
-		mkdir -p "$tmp/root/lib/modules"
-		mv "$src" "$tmp/root/lib/modules/$kver"
-		mv "$tmp/x/boot/vmlinuz-$kver" "$tmp/vmlinuz"
-		depmod -b "$tmp/root" "$kver" || exit 1
-		rm -rf "$tmp/x"
-		mv "$tmp" "$dest"
-		touch "$dest/.complete"
-	) 9>"$ecache/.lock" || return 1
-	echo "$kver"
-}
+# kernel_deb, kernel_tree and copy_exe: e2e-lib.sh (shared with power-loss.sh).
 
 # ---- guest file systems ----
-
-# copy_exe BIN DIR DEST: BIN as DIR/DEST, and every shared library ldd names at its own path.
-copy_exe() {
-	local lib
-	mkdir -p "$2/$(dirname "$3")"
-	cp "$1" "$2/$3"
-	for lib in $(ldd "$1" | grep -o '/[^ ]*'); do
-		[ -e "$2$lib" ] && continue
-		mkdir -p "$2$(dirname "$lib")"
-		cp -L "$lib" "$2$lib"
-	done
-}
 
 # install_userland DIR: busybox's applets in /bin (not its module tools: busybox's modprobe
 # ignores softdeps and install lines), kmod as /sbin/modprobe & co., chroot where iommuctl's
