@@ -12,12 +12,9 @@
  *    loads to the same argvs, and hook_config_command_line() is those words.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "fuzz-common.h"
+#include "fuzz-root.h"
 #include "hooks.h"
 #include "strbuf.h"
 
@@ -53,49 +50,22 @@ static const char *const defaults[] = {
 	"/usr/sbin/update-initramfs -u -k all",
 };
 
-static char root_path[64];
 static struct rootfs *root;
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void root_remove(void)
+static void root_free(void)
 {
 	rootfs_free(root);
-	if (root_path[0])
-		nftw(root_path, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 static void root_make(void)
 {
-	char dir[128];
 	struct error e;
 
 	if (root)
 		return;
-	snprintf(root_path, sizeof(root_path), "/tmp/iommuctl-fuzz-hooks.XXXXXX");
-	if (!mkdtemp(root_path))
+	if (rootfs_open(fuzz_root_make("hooks", "etc/iommuctl"), &root, &e) < 0)
 		abort();
-	atexit(root_remove);
-	snprintf(dir, sizeof(dir), "%s/etc", root_path);
-	if (mkdir(dir, 0755) < 0)
-		abort();
-	snprintf(dir, sizeof(dir), "%s/etc/iommuctl", root_path);
-	if (mkdir(dir, 0755) < 0 || rootfs_open(root_path, &root, &e) < 0)
-		abort();
-}
-
-static void file_install(const void *data, size_t size)
-{
-	char path[128];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s" HOOKS_CONFIG, root_path);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, data, size) != (ssize_t)size || close(fd) < 0)
-		abort();
+	atexit(root_free);
 }
 
 static char *joined(char *const *argv)
@@ -172,7 +142,7 @@ static void check_round_trip(const struct hook_config *c)
 		free(j);
 	}
 	text = strbuf_steal(&sb);
-	file_install(text, strlen(text));
+	fuzz_root_write(HOOKS_CONFIG, text, strlen(text));
 	r = hook_config_load(root, &d, &e);
 	FUZZ_CHECK(r == 0, "written-back configuration refused: %s\n%s", e.text, text);
 	for (size_t h = 0; h < 3; h++) {
@@ -193,13 +163,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int r;
 
 	root_make();
-	file_install(data, size);
+	fuzz_root_write(HOOKS_CONFIG, data, size);
 	r = hook_config_load(root, &c, &e);
 	if (r < 0) {
-		char prefix[160], *end;
+		char prefix[sizeof(fuzz_root_path) + 64], *end;
 		unsigned long line;
 
-		snprintf(prefix, sizeof(prefix), "%s%s:", root_path, HOOKS_CONFIG);
+		snprintf(prefix, sizeof(prefix), "%s%s:", fuzz_root_path, HOOKS_CONFIG);
 		FUZZ_CHECK(r == -EBADMSG && e.exit_code == EXIT_BAD_INPUT, "refused with %d, exit %d: %s", r,
 			   e.exit_code, e.text);
 		FUZZ_CHECK(strncmp(e.text, prefix, strlen(prefix)) == 0, "message without the file: %s", e.text);

@@ -17,12 +17,9 @@
  *    needs root, since profile_load() reads only root-owned files.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "fuzz-common.h"
+#include "fuzz-root.h"
 #include "profile-internal.h"
 #include "strbuf.h"
 
@@ -251,25 +248,18 @@ static void check_round_trip(const struct profile_file *f)
 
 /* ---- profile_load() in a private root ---- */
 
-static char root_path[64];
 static struct rootfs *root;
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void root_remove(void)
+static void root_free(void)
 {
 	rootfs_free(root);
-	if (root_path[0])
-		nftw(root_path, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Whether the private root can be used: profile_load() reads only root-owned
+ * files, so this part of the target needs root. */
 static bool root_ready(void)
 {
 	static int state;	/* 0 not tried, 1 ready, -1 unusable */
-	char dir[128];
 	struct error e;
 
 	if (state)
@@ -277,32 +267,11 @@ static bool root_ready(void)
 	state = -1;
 	if (geteuid() != 0)
 		return false;
-	snprintf(root_path, sizeof(root_path), "/tmp/iommuctl-fuzz-profile.XXXXXX");
-	if (!mkdtemp(root_path))
+	if (rootfs_open(fuzz_root_make("profile", "etc/iommuctl/profiles"), &root, &e) < 0)
 		abort();
-	atexit(root_remove);
-	snprintf(dir, sizeof(dir), "%s/etc", root_path);
-	if (mkdir(dir, 0755) < 0)
-		abort();
-	snprintf(dir, sizeof(dir), "%s/etc/iommuctl", root_path);
-	if (mkdir(dir, 0755) < 0)
-		abort();
-	snprintf(dir, sizeof(dir), "%s/etc/iommuctl/profiles", root_path);
-	if (mkdir(dir, 0755) < 0 || rootfs_open(root_path, &root, &e) < 0)
-		abort();
+	atexit(root_free);
 	state = 1;
 	return true;
-}
-
-static void file_install(const uint8_t *data, size_t size)
-{
-	char path[128];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s" PATH, root_path);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, data, size) != (ssize_t)size || close(fd) < 0)
-		abort();
 }
 
 static bool any_module(const struct strv *s, const char *name)
@@ -331,7 +300,7 @@ static void check_load(const struct profile_file *f, const uint8_t *data, size_t
 		needs_hw |= strcmp(f->includes.v[i], "gpu") == 0;
 	}
 	loadable &= !needs_hw;
-	file_install(data, size);
+	fuzz_root_write(PATH, data, size);
 	r = profile_load(root, "fuzz", &facts, &p, &e);
 	FUZZ_CHECK((r == 0) == loadable, "profile_load returned %d (%s) for a file whose includes %s built-ins", r,
 		   e.text, loadable ? "are all" : "are not all");

@@ -7,7 +7,8 @@
 #   -r RUNS     stop each target after this many executions (with -t too: whichever comes first)
 #   -b DIR      build and work directory (default $FUZZ_BUILD_DIR, else ./build-fuzz)
 #   TARGET      cmdline grubfile modules modprobe profile hooks blob (default: all)
-# Environment: CC (default clang), FUZZ_BUILD_DIR, FUZZ_ARGS (more libFuzzer options).
+# Environment: CC (default clang), FUZZ_BUILD_DIR, FUZZ_ARGS (more libFuzzer options),
+# TMPDIR (where the hooks and profile targets make their private root; default /dev/shm).
 # In DIR: fuzz-TARGET binaries, seeds/TARGET (remade from fixtures on every run),
 # corpus/TARGET (kept, grows), crashes/TARGET (crash-*, leak-*, timeout-* inputs),
 # logs/TARGET.log. The table at the end gives per target: executions, exec/s,
@@ -49,6 +50,11 @@ for t in $targets; do
 	esac
 done
 mkdir -p "$build" || exit 2
+# The hooks and profile targets write each input to a file in a private
+# root under $TMPDIR; on tmpfs that costs no write-back.
+if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
+	export TMPDIR=/dev/shm
+fi
 build=$(cd "$build" && pwd)
 
 # ---- building ---------------------------------------------------------------
