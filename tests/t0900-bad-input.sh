@@ -89,7 +89,14 @@ row "a world-writable profile" writable 3 "has mode 0666, so someone other than 
 J=var/lib/iommuctl/journal.db
 not_sqlite() { mkdir -p "$r/var/lib/iommuctl"; echo "hello" >"$r/$J"; }
 row "a journal that is not SQLite" not_sqlite 6 "file is not a database" I history
-truncated() { "$IOMMUCTL" --root "$r" snapshot >/dev/null; truncate -s 3000 "$r/$J"; rm -f "$r/$J-wal" "$r/$J-shm"; }
+# iommuctl keeps its WAL between commands; the sqlite3 shell moves it into journal.db first, so
+# that cutting journal.db in half cuts recorded transactions.
+truncated() {
+	"$IOMMUCTL" --root "$r" snapshot >/dev/null
+	sqlite3 "$r/$J" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
+	rm -f "$r/$J-wal" "$r/$J-shm"
+	truncate -s $(($(stat -c %s "$r/$J") / 2)) "$r/$J"
+}
 row "a truncated journal" truncated 6 "malformed" I history
 newer() { "$IOMMUCTL" --root "$r" snapshot >/dev/null; sqlite3 "$r/$J" 'PRAGMA user_version = 99'; }
 row "a journal from a newer schema" newer 6 "has schema version 99 but this iommuctl knows only up to" I history

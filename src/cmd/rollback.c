@@ -150,7 +150,6 @@ static int check_target(struct ctx *ctx, const struct txn_info *t, bool *done)
 static int rollback(struct ctx *ctx, const struct txn_info *t, struct file_change *files, size_t n)
 {
 	_cleanup_strbuf_ struct strbuf conflicts = STRBUF_INIT;
-	_cleanup_free_ char *note = NULL;
 	struct file_change *todo;
 	struct file_state *cur;
 	size_t ntodo = 0;
@@ -159,7 +158,7 @@ static int rollback(struct ctx *ctx, const struct txn_info *t, struct file_chang
 
 	cur = calloc(n ? n : 1, sizeof(*cur));
 	todo = calloc(n ? n : 1, sizeof(*todo));
-	if (!cur || !todo || asprintf(&note, "undo transaction %lld", (long long)t->id) < 0) {
+	if (!cur || !todo) {
 		free(cur);
 		free(todo);
 		return error_set(&ctx->err, EXIT_IO, "out of memory");
@@ -178,7 +177,8 @@ static int rollback(struct ctx *ctx, const struct txn_info *t, struct file_chang
 		todo[ntodo++].after = files[i].before;
 	}
 	if (k == 0 && ntodo) {
-		struct txn_request req = { .kind = "rollback", .profile = t->profile, .note = note, .undoes = t->id };
+		/* No note: the journal shows "undo transaction N" from undoes. */
+		struct txn_request req = { .kind = "rollback", .profile = t->profile, .undoes = t->id };
 		struct hook_config hc = { 0 };
 		_cleanup_free_ char *pre = NULL;
 

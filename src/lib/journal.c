@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "blob.h"
@@ -96,6 +97,86 @@ static int exec(struct journal *j, const char *sql, struct error *e)
 	return 0;
 }
 
+static char *dup_column(sqlite3_stmt *st, int i);
+static void read_state(sqlite3_stmt *st, int first, struct file_state *fs);
+static int change_set_put(struct journal *j, const struct file_change *files, size_t n, int64_t *ret,
+			  struct error *e);
+
+/* iommuctl_change_set_of(TXN), for schema 4's migration: the change set of the
+ * transaction's rows in schema 3's file_change table, found or stored by the
+ * same code that records new transactions; NULL when it had no rows. */
+static void sql_change_set_of(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct journal *j = sqlite3_user_data(ctx);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct file_change *v = NULL;
+	struct error e = { 0 };
+	size_t n = 0;
+	int64_t set = 0;
+	int rc, k = 0;
+
+	(void)argc;
+	if (prepare(j,
+		    "SELECT path, before_hash, before_mode, before_uid, before_gid, "
+		    "after_hash, after_mode, after_uid, after_gid FROM file_change WHERE txn = ? ORDER BY path",
+		    &st, &e) < 0) {
+		sqlite3_result_error(ctx, e.text, -1);
+		return;
+	}
+	sqlite3_bind_int64(st, 1, sqlite3_value_int64(argv[0]));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct file_change *nv = realloc(v, (n + 1) * sizeof(*v));
+
+		if (!nv) {
+			k = -ENOMEM;
+			break;
+		}
+		v = nv;
+		memset(&v[n], 0, sizeof(v[n]));
+		v[n].path = dup_column(st, 0);
+		read_state(st, 1, &v[n].before);
+		read_state(st, 5, &v[n].after);
+		if (!v[n++].path) {
+			k = -ENOMEM;
+			break;
+		}
+	}
+	if (k == 0 && rc != SQLITE_DONE)
+		k = db_error(j, &e, "cannot read schema 3's file rows");
+	if (k == 0)
+		k = change_set_put(j, v, n, &set, &e);
+	file_changes_free(v, n);
+	if (k == -ENOMEM)
+		sqlite3_result_error_nomem(ctx);
+	else if (k < 0)
+		sqlite3_result_error(ctx, e.text, -1);
+	else if (set)
+		sqlite3_result_int64(ctx, set);
+	else
+		sqlite3_result_null(ctx);
+}
+
+/* A schema step must leave every reference intact; enforcement is off while the
+ * steps run (schema 4 rebuilds txn), so check by hand before committing. */
+static int foreign_keys_intact(struct journal *j, unsigned version, struct error *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (prepare(j, "PRAGMA foreign_key_check", &st, e) < 0)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return db_error(j, e, "cannot check references");
+	return error_set(e, EXIT_IO,
+			 "journal %s: migrating to schema %u would leave a row of %s pointing at a missing row of %s; "
+			 "the journal was left as it was: keep a copy and report it",
+			 j->path, version, (const char *)sqlite3_column_text(st, 0),
+			 (const char *)sqlite3_column_text(st, 2)), -EBADMSG;
+}
+
 /* Apply every schema step newer than the journal, each in its own transaction,
  * so an interrupted migration leaves a journal at a known version. */
 static int migrate(struct journal *j, struct error *e)
@@ -124,6 +205,10 @@ static int migrate(struct journal *j, struct error *e)
 			journal_rollback_sql(j);
 			return -EIO;
 		}
+		if (foreign_keys_intact(j, schema_steps[v].version, e) < 0) {
+			journal_rollback_sql(j);
+			return -EIO;
+		}
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %u", schema_steps[v].version);
 		if (exec(j, sql, e) < 0 || exec(j, "COMMIT", e) < 0) {
 			journal_rollback_sql(j);
@@ -132,11 +217,68 @@ static int migrate(struct journal *j, struct error *e)
 	}
 }
 
+/*
+ * The unix VFS, except that a WAL that already exists is opened without
+ * SQLITE_OPEN_CREATE. SQLite syncs the directory at a file's first sync whenever
+ * it opened it with that flag, whether or not the open created the file, so with
+ * a WAL kept between commands every command paid one directory sync for nothing:
+ * the entry was made durable by the sync of the command that created the WAL.
+ * (The one gap, a creator killed between writing the WAL header and its first
+ * sync, is covered on ext4, XFS and btrfs, where the sync of a new file also
+ * makes its directory entry durable; t0810 replays that on ext4.)
+ */
+static sqlite3_vfs journal_vfs;
+static sqlite3_vfs *unix_vfs;
+
+static int journal_vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int flags, int *ret_flags)
+{
+	struct stat st;
+
+	(void)vfs;
+	if ((flags & SQLITE_OPEN_WAL) && (flags & SQLITE_OPEN_CREATE) && name && stat(name, &st) == 0 &&
+	    S_ISREG(st.st_mode) && st.st_size >= 32) {
+		int rc = unix_vfs->xOpen(unix_vfs, name, file, flags & ~SQLITE_OPEN_CREATE, ret_flags);
+
+		/* Gone in between (a sqlite3 shell checkpointed and deleted it): create it. */
+		if (rc != SQLITE_CANTOPEN)
+			return rc;
+	}
+	return unix_vfs->xOpen(unix_vfs, name, file, flags, ret_flags);
+}
+
+/* The VFS name to open journals with; NULL (SQLite's default) if it cannot be set up. */
+static const char *journal_vfs_name(void)
+{
+	if (!journal_vfs.zName) {
+		unix_vfs = sqlite3_vfs_find("unix");
+		if (!unix_vfs || unix_vfs->iVersion < 1)
+			return NULL;
+		journal_vfs = *unix_vfs;
+		journal_vfs.pNext = NULL;
+		journal_vfs.zName = "iommuctl-unix";
+		journal_vfs.xOpen = journal_vfs_open;
+		if (sqlite3_vfs_register(&journal_vfs, 0) != SQLITE_OK) {
+			journal_vfs.zName = NULL;
+			return NULL;
+		}
+	}
+	return journal_vfs.zName;
+}
+
+#define WAL_CHECKPOINT_PAGES 256
+
 static int configure(struct journal *j, struct error *e)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	char sql[160];
 
 	sqlite3_busy_timeout(j->db, 10000);
+	/* 1 KiB pages for a new journal (a no-op on one that has content): a transaction
+	 * changes about ten pages, and its rows are 60 to 150 bytes, so with 4 KiB pages
+	 * most of what each command writes to the WAL, and copies back at checkpoints,
+	 * would be bytes it did not change. Must come before the switch to WAL. */
+	if (exec(j, "PRAGMA page_size = 1024", e) < 0)
+		return -EIO;
 	if (prepare(j, "PRAGMA journal_mode = WAL", &st, e) < 0)
 		return -EIO;
 	if (sqlite3_step(st) != SQLITE_ROW)
@@ -144,7 +286,18 @@ static int configure(struct journal *j, struct error *e)
 	if (strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0)
 		return error_set(e, EXIT_IO, "journal %s: the file system does not support SQLite's WAL mode", j->path),
 		       -EIO;
-	return exec(j, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", e);
+	/* Keep the WAL between commands (three files: journal.db, -wal, -shm). At close
+	 * SQLite would otherwise checkpoint it into journal.db and delete it, which costs
+	 * a sync of each file, and the next command recreates it, which costs a sync of
+	 * the header and of the directory: four syncs on top of the two a transaction
+	 * needs (intent and commit). The WAL is checkpointed instead when it reaches
+	 * WAL_CHECKPOINT_PAGES, and cut back to that size after, so it stays small. */
+	if (sqlite3_db_config(j->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL) != SQLITE_OK)
+		return db_error(j, e, "cannot configure the journal");
+	snprintf(sql, sizeof(sql),
+		 "PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = %d; PRAGMA journal_size_limit = %d",
+		 WAL_CHECKPOINT_PAGES, WAL_CHECKPOINT_PAGES * 1024);
+	return exec(j, sql, e);
 }
 
 int journal_open(const char *path, bool create, struct journal **ret, struct error *e)
@@ -173,13 +326,22 @@ int journal_open(const char *path, bool create, struct journal **ret, struct err
 		return -ENOMEM;
 	}
 	j->lock_fd = -1;
-	if (sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, journal_vfs_name()) !=
+	    SQLITE_OK) {
 		error_set(e, EXIT_IO, "cannot open journal %s: %s", path, j->db ? sqlite3_errmsg(j->db) : "out of memory");
 		journal_close(j);
 		return -EIO;
 	}
 	sqlite3_extended_result_codes(j->db, 1);
-	if (configure(j, e) < 0 || migrate(j, e) < 0) {
+	if (sqlite3_create_function(j->db, "iommuctl_change_set_of", 1, SQLITE_UTF8, j, sql_change_set_of, NULL,
+				    NULL) != SQLITE_OK) {
+		error_set(e, EXIT_IO, "cannot open journal %s: %s", path, sqlite3_errmsg(j->db));
+		journal_close(j);
+		return -EIO;
+	}
+	/* Foreign keys are enforced only after the migration: PRAGMA foreign_keys is
+	 * ignored inside a transaction, and schema 4 drops and rebuilds txn. */
+	if (configure(j, e) < 0 || migrate(j, e) < 0 || exec(j, "PRAGMA foreign_keys = ON", e) < 0) {
 		journal_close(j);
 		return -EIO;
 	}
@@ -260,42 +422,58 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 }
 
-int journal_txn_insert(struct journal *j, const char *kind, const char *state, const char *profile,
-		       const char *note, int64_t undoes, int64_t *ret_id, struct error *e)
-{
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	char now[32], user[64];
-
-	time_now_iso(now);
-	user_name(user, sizeof(user));
-	if (prepare(j,
-		    "INSERT INTO txn(kind, state, profile, note, undoes, started_at, finished_at, user, version) "
-		    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", &st, e) < 0)
-		return -EIO;
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
-	bind_text_or_null(st, 3, profile);
-	bind_text_or_null(st, 4, note);
-	if (undoes > 0)
-		sqlite3_bind_int64(st, 5, undoes);
-	else
-		sqlite3_bind_null(st, 5);
-	sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
-	bind_text_or_null(st, 7, streq(state, "pending") ? NULL : now);
-	sqlite3_bind_text(st, 8, user, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, PACKAGE_VERSION, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return db_error(j, e, "cannot record a transaction");
-	*ret_id = sqlite3_last_insert_rowid(j->db);
-	return 0;
-}
-
 static int put_state(struct journal *j, const struct file_state *fs, struct error *e)
 {
 	if (!fs->present)
 		return 0;
 	if (blob_put(j->db, fs->hash, fs->data, fs->len) < 0)
 		return db_error(j, e, "cannot store file content");
+	return 0;
+}
+
+/* The canonical form of a change set, hashed: its files sorted by path, each as
+ * "path NUL before NUL after LF", a state being "hash mode uid gid" or "-" for
+ * absent. Two transactions that made the same change share one change set. */
+static int path_cmp(const void *a, const void *b)
+{
+	const struct file_change *const *x = a, *const *y = b;
+
+	return strcmp((*x)->path, (*y)->path);
+}
+
+static int state_append(struct strbuf *sb, const struct file_state *fs)
+{
+	if (!fs->present)
+		return strbuf_appendc(sb, '-');
+	return strbuf_appendf(sb, "%s %o %lu %lu", fs->hash, (unsigned)fs->mode, (unsigned long)fs->uid,
+			      (unsigned long)fs->gid);
+}
+
+static int change_set_hash(const struct file_change *files, size_t n, char out[SHA256_HEX_LEN + 1])
+{
+	_cleanup_free_ const struct file_change **sorted = calloc(n ? n : 1, sizeof(*sorted));
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+	int k = 0;
+
+	if (!sorted)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		sorted[i] = &files[i];
+	qsort(sorted, n, sizeof(*sorted), path_cmp);
+	for (size_t i = 0; k >= 0 && i < n; i++) {
+		k = strbuf_append(&sb, sorted[i]->path, strlen(sorted[i]->path) + 1);
+		if (k >= 0)
+			k = state_append(&sb, &sorted[i]->before);
+		if (k >= 0)
+			k = strbuf_appendc(&sb, '\0');
+		if (k >= 0)
+			k = state_append(&sb, &sorted[i]->after);
+		if (k >= 0)
+			k = strbuf_appendc(&sb, '\n');
+	}
+	if (k < 0)
+		return -ENOMEM;
+	sha256_hex(strbuf_str(&sb), sb.len, out);
 	return 0;
 }
 
@@ -312,17 +490,15 @@ static void bind_state(sqlite3_stmt *st, int first, const struct file_state *fs)
 	sqlite3_bind_int64(st, first + 3, fs->gid);
 }
 
-int journal_file_insert(struct journal *j, int64_t txn, const struct file_change *c, struct error *e)
+static int change_set_file_insert(struct journal *j, int64_t set, const struct file_change *c, struct error *e)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 
-	if (put_state(j, &c->before, e) < 0 || put_state(j, &c->after, e) < 0)
-		return -EIO;
 	if (prepare(j,
-		    "INSERT INTO file_change(txn, path, before_hash, before_mode, before_uid, before_gid, "
+		    "INSERT INTO change_set_file(change_set, path, before_hash, before_mode, before_uid, before_gid, "
 		    "after_hash, after_mode, after_uid, after_gid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st, e) < 0)
 		return -EIO;
-	sqlite3_bind_int64(st, 1, txn);
+	sqlite3_bind_int64(st, 1, set);
 	sqlite3_bind_text(st, 2, c->path, -1, SQLITE_STATIC);
 	bind_state(st, 3, &c->before);
 	bind_state(st, 7, &c->after);
@@ -331,24 +507,138 @@ int journal_file_insert(struct journal *j, int64_t txn, const struct file_change
 	return 0;
 }
 
+/* The id of the change set of files, stored now if the journal does not hold it yet;
+ * 0 for no files. The contents must be in the blob table already. */
+static int change_set_put(struct journal *j, const struct file_change *files, size_t n, int64_t *ret,
+			  struct error *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	char hash[SHA256_HEX_LEN + 1];
+	int rc;
+
+	*ret = 0;
+	if (n == 0)
+		return 0;
+	if (change_set_hash(files, n, hash) < 0)
+		return -ENOMEM;
+	if (prepare(j, "SELECT id FROM change_set WHERE hash = ?", &st, e) < 0)
+		return -EIO;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*ret = sqlite3_column_int64(st, 0);
+		return 0;
+	}
+	if (rc != SQLITE_DONE)
+		return db_error(j, e, "cannot look up a change set");
+	sqlite3_finalize(st);
+	st = NULL;
+	if (prepare(j, "INSERT INTO change_set(hash) VALUES (?)", &st, e) < 0)
+		return -EIO;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_error(j, e, "cannot record a change set");
+	*ret = sqlite3_last_insert_rowid(j->db);
+	for (size_t i = 0; i < n; i++)
+		if (change_set_file_insert(j, *ret, &files[i], e) < 0)
+			return -EIO;
+	return 0;
+}
+
+/* Keep change_set.last_committed current: txn has just become committed. */
+static int change_set_committed(struct journal *j, int64_t txn, struct error *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+
+	if (prepare(j,
+		    "UPDATE change_set SET last_committed = max(ifnull(last_committed, 0), ?1) "
+		    "WHERE id = (SELECT change_set FROM txn WHERE id = ?1)", &st, e) < 0)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, txn);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_error(j, e, "cannot update a change set");
+	return 0;
+}
+
+int journal_txn_insert(struct journal *j, const struct txn_record *t, const struct file_change *files, size_t n,
+		       int64_t *ret_id, struct error *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int64_t now = (int64_t)time(NULL), set;
+	char user[64];
+
+	for (size_t i = 0; i < n; i++)
+		if (put_state(j, &files[i].before, e) < 0 || put_state(j, &files[i].after, e) < 0)
+			return -EIO;
+	if (change_set_put(j, files, n, &set, e) < 0)
+		return -EIO;
+	user_name(user, sizeof(user));
+	if (prepare(j,
+		    "INSERT INTO txn(kind, state, profile, note, undoes, change_set, started_at, finished_at, user, "
+		    "version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st, e) < 0)
+		return -EIO;
+	sqlite3_bind_text(st, 1, t->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, t->state, -1, SQLITE_STATIC);
+	bind_text_or_null(st, 3, t->profile);
+	bind_text_or_null(st, 4, t->note);
+	if (t->undoes > 0)
+		sqlite3_bind_int64(st, 5, t->undoes);
+	else
+		sqlite3_bind_null(st, 5);
+	if (set)
+		sqlite3_bind_int64(st, 6, set);
+	else
+		sqlite3_bind_null(st, 6);
+	sqlite3_bind_int64(st, 7, now);
+	if (streq(t->state, "pending"))
+		sqlite3_bind_null(st, 8);
+	else
+		sqlite3_bind_int64(st, 8, now);
+	sqlite3_bind_text(st, 9, user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, PACKAGE_VERSION, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_error(j, e, "cannot record a transaction");
+	*ret_id = sqlite3_last_insert_rowid(j->db);
+	return streq(t->state, "committed") ? change_set_committed(j, *ret_id, e) : 0;
+}
+
+
+
 int journal_txn_finish(struct journal *j, int64_t txn, const char *state, const char *note_suffix,
 		       struct error *e)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	char now[32];
+	bool outermost;
+	int k = 0;
 
-	time_now_iso(now);
 	if (prepare(j,
 		    "UPDATE txn SET state = ?, finished_at = ?, "
 		    "note = CASE WHEN ?3 IS NULL THEN note WHEN note IS NULL THEN ?3 ELSE note || '; ' || ?3 END "
 		    "WHERE id = ?4", &st, e) < 0)
 		return -EIO;
 	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
 	bind_text_or_null(st, 3, note_suffix);
 	sqlite3_bind_int64(st, 4, txn);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return db_error(j, e, "cannot update a transaction");
+	/* A savepoint: one SQLite transaction (one sync) whether or not the caller opened one. */
+	outermost = sqlite3_get_autocommit(j->db);
+	if (exec(j, "SAVEPOINT finish", e) < 0)
+		return -EIO;
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		db_error(j, e, "cannot update a transaction");
+		k = -EIO;
+	}
+	if (k == 0 && streq(state, "committed"))
+		k = change_set_committed(j, txn, e);
+	if (k < 0) {
+		sqlite3_exec(j->db, "ROLLBACK TO finish; RELEASE finish", NULL, NULL, NULL);
+		return k;
+	}
+	if (exec(j, "RELEASE finish", e) < 0) {
+		if (outermost)
+			journal_rollback_sql(j);
+		return -EIO;
+	}
 	return 0;
 }
 
@@ -391,9 +681,15 @@ static void copy_column(sqlite3_stmt *st, int i, char *buf, size_t size)
 	snprintf(buf, size, "%s", s ? (const char *)s : "");
 }
 
+/* Times are stored as Unix seconds and shown as ISO 8601; a rollback's note starts
+ * with the transaction it undid, which the row keeps only in undoes (schema 4). */
 #define TXN_COLUMNS \
-	"SELECT t.id, t.kind, t.state, t.profile, t.note, t.undoes, t.started_at, t.finished_at, " \
-	"t.user, t.version, (SELECT count(*) FROM file_change f WHERE f.txn = t.id) FROM txn t "
+	"SELECT t.id, t.kind, t.state, t.profile, " \
+	"CASE WHEN t.kind = 'rollback' AND t.undoes IS NOT NULL " \
+	"THEN 'undo transaction ' || t.undoes || ifnull('; ' || t.note, '') ELSE t.note END, " \
+	"t.undoes, strftime('%Y-%m-%dT%H:%M:%SZ', t.started_at, 'unixepoch'), " \
+	"strftime('%Y-%m-%dT%H:%M:%SZ', t.finished_at, 'unixepoch'), t.user, t.version, " \
+	"(SELECT count(*) FROM change_set_file f WHERE f.change_set = t.change_set) FROM txn t "
 
 static void read_txn_row(sqlite3_stmt *st, struct txn_info *t)
 {
@@ -496,10 +792,11 @@ int journal_txn_files(struct journal *j, int64_t id, bool with_content, struct f
 	int rc, k = 0;
 
 	if (prepare(j,
-		    "SELECT path, before_hash, before_mode, before_uid, before_gid, "
-		    "after_hash, after_mode, after_uid, after_gid, "
-		    "(SELECT size FROM blob WHERE hash = before_hash), (SELECT size FROM blob WHERE hash = after_hash) "
-		    "FROM file_change WHERE txn = ? ORDER BY path",
+		    "SELECT f.path, f.before_hash, f.before_mode, f.before_uid, f.before_gid, "
+		    "f.after_hash, f.after_mode, f.after_uid, f.after_gid, "
+		    "(SELECT size FROM blob WHERE hash = f.before_hash), "
+		    "(SELECT size FROM blob WHERE hash = f.after_hash) "
+		    "FROM txn t JOIN change_set_file f ON f.change_set = t.change_set WHERE t.id = ? ORDER BY f.path",
 		    &st, e) < 0)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
@@ -578,9 +875,9 @@ int journal_known_state(struct journal *j, const char *path, bool with_content, 
 	/* A transaction that failed or was rolled back by recovery left its files as
 	 * they were before it; only committed ones define what is on disk. */
 	if (prepare(j,
-		    "SELECT f.after_hash, f.after_mode, f.after_uid, f.after_gid FROM file_change f "
-		    "JOIN txn t ON t.id = f.txn WHERE f.path = ? AND t.state = 'committed' "
-		    "ORDER BY f.txn DESC LIMIT 1", &st, e) < 0)
+		    "SELECT f.after_hash, f.after_mode, f.after_uid, f.after_gid FROM change_set_file f "
+		    "JOIN change_set c ON c.id = f.change_set WHERE f.path = ? AND c.last_committed IS NOT NULL "
+		    "ORDER BY c.last_committed DESC LIMIT 1", &st, e) < 0)
 		return -EIO;
 	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -604,8 +901,8 @@ int journal_known_paths(struct journal *j, char ***ret, size_t *ret_n, struct er
 	int rc;
 
 	if (prepare(j,
-		    "SELECT DISTINCT f.path FROM file_change f JOIN txn t ON t.id = f.txn "
-		    "WHERE t.state = 'committed' ORDER BY f.path", &st, e) < 0)
+		    "SELECT DISTINCT f.path FROM change_set_file f JOIN change_set c ON c.id = f.change_set "
+		    "WHERE c.last_committed IS NOT NULL ORDER BY f.path", &st, e) < 0)
 		return -EIO;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		char **nv = realloc(v, (n + 1) * sizeof(char *));
@@ -654,7 +951,7 @@ int journal_last_undoable(struct journal *j, int64_t *ret, struct error *e)
 
 	if (prepare(j,
 		    "SELECT t.id FROM txn t WHERE t.kind IN ('apply', 'snapshot') AND t.state = 'committed' "
-		    "AND EXISTS (SELECT 1 FROM file_change f WHERE f.txn = t.id AND "
+		    "AND EXISTS (SELECT 1 FROM change_set_file f WHERE f.change_set = t.change_set AND "
 		    "(f.before_hash IS NOT f.after_hash OR f.before_mode IS NOT f.after_mode OR "
 		    " f.before_uid IS NOT f.after_uid OR f.before_gid IS NOT f.after_gid)) "
 		    "ORDER BY t.id DESC", &st, e) < 0)

@@ -64,10 +64,19 @@ int journal_begin(struct journal *j, struct error *e);
 int journal_commit(struct journal *j, struct error *e);
 void journal_rollback_sql(struct journal *j);
 
-/* Inserts; call between journal_begin and journal_commit. */
-int journal_txn_insert(struct journal *j, const char *kind, const char *state, const char *profile,
-		       const char *note, int64_t undoes, int64_t *ret_id, struct error *e);
-int journal_file_insert(struct journal *j, int64_t txn, const struct file_change *c, struct error *e);
+/* A transaction's own row. */
+struct txn_record {
+	const char *kind;	/* snapshot, apply, rollback, recover */
+	const char *state;	/* pending or committed */
+	const char *profile;	/* NULL when none */
+	const char *note;	/* NULL when none; a rollback's "undo transaction N" is implied */
+	int64_t undoes;		/* 0 when none */
+};
+
+/* Inserts; call between journal_begin and journal_commit. journal_txn_insert stores
+ * the contents of files and their change set (once per distinct change), then the row. */
+int journal_txn_insert(struct journal *j, const struct txn_record *t, const struct file_change *files, size_t n,
+		       int64_t *ret_id, struct error *e);
 int journal_txn_finish(struct journal *j, int64_t txn, const char *state, const char *note_suffix,
 		       struct error *e);
 int journal_salvage_insert(struct journal *j, int64_t txn, const char *path, const struct file_state *fs,

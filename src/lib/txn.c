@@ -114,9 +114,10 @@ static int journal_intent(struct journal *j, const struct txn_request *req, cons
 	k = journal_begin(j, e);
 	if (k < 0)
 		return k;
-	k = journal_txn_insert(j, req->kind, state, req->profile, req->note, req->undoes, ret_id, e);
-	for (size_t i = 0; k == 0 && i < n; i++)
-		k = journal_file_insert(j, *ret_id, &changes[i], e);
+	k = journal_txn_insert(j,
+			       &(struct txn_record){ .kind = req->kind, .state = state, .profile = req->profile,
+						     .note = req->note, .undoes = req->undoes },
+			       changes, n, ret_id, e);
 	if (k < 0) {
 		journal_rollback_sql(j);
 		return k;
@@ -242,21 +243,24 @@ static int finish_restore(struct journal *j, int64_t id, const char *final_state
 	if (k == 0)
 		k = journal_txn_finish(j, id, final_state, why, e);
 	if (k == 0 && document) {
+		_cleanup_free_ struct file_change *put_back = calloc(n ? n : 1, sizeof(*put_back));
 		_cleanup_free_ char *note = NULL;
-		struct txn_request req = { .kind = "recover", .undoes = id };
+		size_t np = 0;
 
-		if (asprintf(&note, "finished interrupted transaction %lld: %zu file(s) put back, %zu saved first",
-			     (long long)id, res->restored, res->salvaged) < 0)
+		if (!put_back || asprintf(&note, "finished interrupted transaction %lld: %zu file(s) put back, "
+					  "%zu saved first", (long long)id, res->restored, res->salvaged) < 0)
 			k = -ENOMEM;
-		req.note = note;
-		if (k == 0)
-			k = journal_txn_insert(j, req.kind, "committed", NULL, req.note, id, &res->recover, e);
-		for (size_t i = 0; k == 0 && i < n; i++) {
-			struct file_change c = { .path = files[i].path, .before = found[i], .after = files[i].before };
-
+		/* The files recovery changed, from what it found to the before-state; the
+		 * structs borrow the strings of files and found. */
+		for (size_t i = 0; k == 0 && i < n; i++)
 			if (!file_state_equal(&found[i], &files[i].before))
-				k = journal_file_insert(j, res->recover, &c, e);
-		}
+				put_back[np++] = (struct file_change){ .path = files[i].path, .before = found[i],
+								       .after = files[i].before };
+		if (k == 0)
+			k = journal_txn_insert(j,
+					       &(struct txn_record){ .kind = "recover", .state = "committed",
+								     .note = note, .undoes = id },
+					       put_back, np, &res->recover, e);
 	}
 	if (k < 0) {
 		journal_rollback_sql(j);

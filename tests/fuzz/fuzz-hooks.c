@@ -8,7 +8,7 @@
  *  - an accepted file gives every hook an argv: not empty, argv[0] an
  *    absolute path, no empty word, no blank inside a word;
  *  - hooks the file does not name keep their defaults;
- *  - round trip: the configuration written back as "name = words" lines
+ *  - round trip: the configuration written back as "name=words" lines
  *    loads to the same argvs, and hook_config_command_line() is those words.
  */
 #include <errno.h>
@@ -138,7 +138,9 @@ static void check_round_trip(const struct hook_config *c)
 	for (size_t h = 0; h < 3; h++) {
 		char *j = joined(hook_config_argv(c, names[h]));
 
-		strbuf_appendf(&sb, "%s = %s\n", names[h], j);
+		/* No blanks around '=': so the line is no longer than the one it came from,
+		 * which had to fit the reader's 198 characters. */
+		strbuf_appendf(&sb, "%s=%s\n", names[h], j);
 		free(j);
 	}
 	text = strbuf_steal(&sb);

@@ -57,8 +57,7 @@ static int64_t add_txn(struct journal *j, const char *kind, const char *state, i
 	state_of(&c.before, before, before ? strlen(before) : 0, 0644);
 	state_of(&c.after, after, after ? strlen(after) : 0, 0644);
 	journal_begin(j, &e);
-	journal_txn_insert(j, kind, state, NULL, NULL, undoes, &id, &e);
-	journal_file_insert(j, id, &c, &e);
+	journal_txn_insert(j, &(struct txn_record){ .kind = kind, .state = state, .undoes = undoes }, &c, 1, &id, &e);
 	journal_commit(j, &e);
 	file_state_clear(&c.before);
 	file_state_clear(&c.after);
