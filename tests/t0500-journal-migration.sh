@@ -27,6 +27,75 @@ expect_exit 0 "show of the new transaction" "$IOMMUCTL" --root "$root" show 2
 contains "show prints the hooks section from schema 2" "$out" "hooks: none run"
 check "integrity_check passes" test "$(sql "$root" 'PRAGMA integrity_check')" = ok
 
+# ---- schema 3 → 4: change sets, Unix times, rollback notes ----
+# A schema-3 journal as iommuctl wrote it (rows in the shapes its code made): a snapshot
+# of two files, an apply and its rollback twice (so two change sets are shared), a rollback
+# whose note got a suffix, a failed apply, a hook run and a salvaged content. Every row of
+# the old file_change table must come back through the file_change view, and nothing that
+# references txn may be lost when schema 4 rebuilds it (with foreign keys on, DROP TABLE txn
+# would have deleted the hook runs by cascade).
+v3=$(new_root pve8-grub)
+mkdir -p "$v3/var/lib/iommuctl"
+h() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+A=$(h a) B=$(h b) C=$(h c) O=$(h output)
+sqlite3 "$(journal_of "$v3")" >/dev/null <<SQL
+PRAGMA journal_mode = WAL;
+.read $SRCDIR/schema/0001-initial.sql
+.read $SRCDIR/schema/0002-hook-runs.sql
+.read $SRCDIR/schema/0003-indexes.sql
+PRAGMA user_version = 3;
+INSERT INTO blob(hash, size, zdata) VALUES ('$A', 1, x'78da4b040000620062'), ('$B', 1, x'78da4b020000630063'),
+  ('$C', 1, x'78da4b060000640064'), ('$O', 6, x'78dacb2f2d29282d0100096702b2');
+INSERT INTO txn(id, kind, state, profile, note, undoes, started_at, finished_at, user, version) VALUES
+  (1, 'snapshot', 'committed', NULL, 'baseline', NULL, '2026-01-01T00:00:00Z', '2026-01-01T00:00:01Z', 'root', '0.1.0'),
+  (2, 'apply', 'committed', 'vfio', NULL, NULL, '2026-01-02T10:00:00Z', '2026-01-02T10:00:02Z', 'root', '0.1.0'),
+  (3, 'rollback', 'committed', 'vfio', 'undo transaction 2', 2, '2026-01-03T10:00:00Z', '2026-01-03T10:00:01Z', 'root', '0.1.0'),
+  (4, 'apply', 'committed', 'vfio', NULL, NULL, '2026-01-04T10:00:00Z', '2026-01-04T10:00:01Z', 'root', '0.1.0'),
+  (5, 'rollback', 'committed', 'vfio', 'undo transaction 4; update-initramfs failed', 4, '2026-01-05T10:00:00Z', '2026-01-05T10:00:01Z', 'admin', '0.1.0'),
+  (6, 'apply', 'failed', 'nvidia', 'disk full', NULL, '2026-01-06T10:00:00Z', '2026-01-06T10:00:01Z', 'root', '0.1.0');
+UPDATE sqlite_sequence SET seq = 9 WHERE name = 'txn';
+INSERT INTO file_change VALUES
+  (1, '/etc/modules', '$A', 420, 0, 0, '$A', 420, 0, 0),
+  (1, '/etc/default/grub', '$B', 420, 0, 0, '$B', 420, 0, 0),
+  (2, '/etc/modules', '$A', 420, 0, 0, '$C', 420, 0, 0),
+  (2, '/etc/modprobe.d/vfio.conf', NULL, NULL, NULL, NULL, '$B', 384, 0, 0),
+  (3, '/etc/modules', '$C', 420, 0, 0, '$A', 420, 0, 0),
+  (3, '/etc/modprobe.d/vfio.conf', '$B', 384, 0, 0, NULL, NULL, NULL, NULL),
+  (4, '/etc/modules', '$A', 420, 0, 0, '$C', 420, 0, 0),
+  (4, '/etc/modprobe.d/vfio.conf', NULL, NULL, NULL, NULL, '$B', 384, 0, 0),
+  (5, '/etc/modprobe.d/vfio.conf', '$B', 384, 0, 0, NULL, NULL, NULL, NULL),
+  (5, '/etc/modules', '$C', 420, 0, 0, '$A', 420, 0, 0),
+  (6, '/etc/modules', '$A', 420, 0, 0, '$B', 420, 1000, 1000);
+INSERT INTO hook_run VALUES (4, 1, '/usr/sbin/update-initramfs -u -k all', 0, '$O', '2026-01-04T10:00:01Z', '2026-01-04T10:00:02Z');
+INSERT INTO salvage VALUES (6, '/etc/modules', '$C', 420, 0, 0, '2026-01-06T10:00:01Z');
+SQL
+rows_before=$(sql "$v3" 'SELECT * FROM file_change ORDER BY txn, path')
+expect_exit 0 "history opens the schema-3 journal" "$IOMMUCTL" --root "$v3" --json history
+check "it is migrated to schema 4 or later" test "$(sql "$v3" 'PRAGMA user_version')" -ge 4
+check "every file row reads back the same through the file_change view" \
+	test "$(sql "$v3" 'SELECT * FROM file_change ORDER BY txn, path')" = "$rows_before"
+check "identical changes share a change set (6 transactions with files, 4 distinct changes)" \
+	test "$(sql "$v3" "SELECT count(*) || '/' || count(DISTINCT change_set) FROM txn WHERE change_set IS NOT NULL")" = 6/4
+check "the hook run survives the rebuild of txn" test "$(sql "$v3" 'SELECT txn || " " || argv FROM hook_run')" = "4 /usr/sbin/update-initramfs -u -k all"
+check "the salvaged content survives" test "$(sql "$v3" 'SELECT txn || " " || path FROM salvage')" = "6 /etc/modules"
+check "times are Unix seconds" test "$(sql "$v3" 'SELECT typeof(started_at) || " " || started_at FROM txn WHERE id = 2')" = "integer 1767348000"
+check "a rollback keeps only the suffix of its note" test "$(sql "$v3" "SELECT quote(note) FROM txn WHERE id IN (3, 5) ORDER BY id")" = "NULL
+'update-initramfs failed'"
+check "last_committed ignores the failed apply" \
+	test "$(sql "$v3" "SELECT last_committed FROM change_set c JOIN change_set_file f ON f.change_set = c.id WHERE f.path = '/etc/modules' AND f.after_hash = '$B'")" = ""
+check "integrity_check passes" test "$(sql "$v3" 'PRAGMA integrity_check')" = ok
+check "foreign_key_check finds nothing" test -z "$(sql "$v3" 'PRAGMA foreign_key_check')"
+check "history shows the old times, notes and file counts as before" json_check "$TEST_TMP/.out" '(lambda by:
+by[2]["started_at"] == "2026-01-02T10:00:00Z" and by[2]["finished_at"] == "2026-01-02T10:00:02Z" and
+by[3]["note"] == "undo transaction 2" and by[5]["note"] == "undo transaction 4; update-initramfs failed" and
+by[5]["user"] == "admin" and [len(by[i]["files"]) for i in range(1, 7)] == [2, 2, 2, 2, 2, 1] and
+by[6]["state"] == "failed")({t["id"]: t for t in d})'
+expect_exit 0 "show of a migrated transaction" "$IOMMUCTL" --root "$v3" --json show 4
+check "show lists its files and its hook run" json_check "$TEST_TMP/.out" '
+sorted(f["path"] for f in d["files"]) == ["/etc/modprobe.d/vfio.conf", "/etc/modules"] and len(d["hooks"]) == 1'
+expect_exit 0 "a snapshot after the migration" "$IOMMUCTL" --root "$v3" snapshot
+check "the new transaction continues the old id sequence (10, not 7)" test "$(sql "$v3" 'SELECT max(id) FROM txn')" = 10
+
 future=$(new_root pve8-grub)
 mkdir -p "$future/var/lib/iommuctl"
 sqlite3 "$(journal_of "$future")" 'PRAGMA user_version = 42; CREATE TABLE x(y);'
