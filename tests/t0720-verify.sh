@@ -114,6 +114,18 @@ if sh "$SRCDIR/tests/kernels/fetch-kernels.sh" "$cache" >/dev/null 2>&1; then
 	run_cmd "$IOMMUCTL" --root "$r" "${hw[@]}" verify --next-boot nvidia
 	[ "$rc" = 1 ] && [[ "$out" == *"FAIL  initramfs"*"not a readable initramfs"* ]] && ok "a damaged image is a failed check naming it" ||
 		{ not_ok "damaged image: exit $rc"; diag "$out" "$err"; }
+	# libarchive is loaded only here, with dlopen (src/lib/dl.h): a libarchive.so.13 without its
+	# functions, found first through LD_LIBRARY_PATH, must give a named failure, not a crash.
+	mkdir -p "$TEST_TMP/fakelib"
+	echo 'int not_libarchive;' >"$TEST_TMP/fakelib/empty.c"
+	if ${CC:-cc} -shared -fPIC -o "$TEST_TMP/fakelib/libarchive.so.13" "$TEST_TMP/fakelib/empty.c" 2>/dev/null; then
+		run_cmd env LD_LIBRARY_PATH="$TEST_TMP/fakelib" "$IOMMUCTL" --root "$r" "${hw[@]}" verify --next-boot nvidia
+		[ "$rc" = 1 ] && [[ "$out" == *"FAIL  initramfs"*"libarchive.so.13 has no function archive_read_new; install the package libarchive13"* ]] &&
+			ok "a libarchive without its functions: a failed check naming the package" ||
+			{ not_ok "fake libarchive: exit $rc"; diag "$out" "$err"; }
+	else
+		skip "no C compiler to build a fake libarchive.so.13"
+	fi
 else
 	ok "# SKIP the next-boot checks: Debian's kernel packages cannot be fetched here"
 fi

@@ -10,9 +10,59 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "dl.h"
 #include "initramfs.h"
 #include "macros.h"
 #include "strbuf.h"
+
+/* libarchive is loaded by initramfs_read(), the one entry point (dl.h says why). */
+static typeof(archive_read_new) *sym_archive_read_new;
+static typeof(archive_read_free) *sym_archive_read_free;
+static typeof(archive_read_support_filter_all) *sym_archive_read_support_filter_all;
+static typeof(archive_read_support_format_cpio) *sym_archive_read_support_format_cpio;
+static typeof(archive_read_open_memory) *sym_archive_read_open_memory;
+static typeof(archive_read_next_header) *sym_archive_read_next_header;
+static typeof(archive_read_data) *sym_archive_read_data;
+static typeof(archive_error_string) *sym_archive_error_string;
+static typeof(archive_filter_bytes) *sym_archive_filter_bytes;
+static typeof(archive_entry_pathname) *sym_archive_entry_pathname;
+static typeof(archive_entry_size) *sym_archive_entry_size;
+static typeof(archive_entry_filetype) *sym_archive_entry_filetype;
+
+static const struct dl_symbol archive_symbols[] = {
+	DL_SYMBOL(archive_read_new),
+	DL_SYMBOL(archive_read_free),
+	DL_SYMBOL(archive_read_support_filter_all),
+	DL_SYMBOL(archive_read_support_format_cpio),
+	DL_SYMBOL(archive_read_open_memory),
+	DL_SYMBOL(archive_read_next_header),
+	DL_SYMBOL(archive_read_data),
+	DL_SYMBOL(archive_error_string),
+	DL_SYMBOL(archive_filter_bytes),
+	DL_SYMBOL(archive_entry_pathname),
+	DL_SYMBOL(archive_entry_size),
+	DL_SYMBOL(archive_entry_filetype),
+};
+
+static struct dl_library libarchive = {
+	.soname = "libarchive.so.13",
+	.package = "libarchive13",
+	.symbols = archive_symbols,
+	.n_symbols = ARRAY_SIZE(archive_symbols),
+};
+
+#define archive_read_new sym_archive_read_new
+#define archive_read_free sym_archive_read_free
+#define archive_read_support_filter_all sym_archive_read_support_filter_all
+#define archive_read_support_format_cpio sym_archive_read_support_format_cpio
+#define archive_read_open_memory sym_archive_read_open_memory
+#define archive_read_next_header sym_archive_read_next_header
+#define archive_read_data sym_archive_read_data
+#define archive_error_string sym_archive_error_string
+#define archive_filter_bytes sym_archive_filter_bytes
+#define archive_entry_pathname sym_archive_entry_pathname
+#define archive_entry_size sym_archive_entry_size
+#define archive_entry_filetype sym_archive_entry_filetype
 
 /* Images are tens of MB; more than this is not an initramfs. */
 #define MAX_IMAGE (1024L * 1024 * 1024)
@@ -123,6 +173,8 @@ int initramfs_read(const struct rootfs *r, const char *path, struct initramfs *r
 	int k;
 
 	rootfs_display(r, path, shown, sizeof(shown));
+	if (dl_load(&libarchive, e) < 0)
+		return -ENOENT;
 	if (fd < 0)
 		return error_set(e, EXIT_IO, "%s: %s", shown, strerror(-fd)), fd;
 	if ((k = slurp(fd, &data, &len)) < 0)

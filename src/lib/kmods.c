@@ -12,10 +12,76 @@
 
 #include <libkmod.h>
 
+#include "dl.h"
 #include "kmods.h"
 #include "macros.h"
 #include "rootfs.h"
 #include "util.h"
+
+/* libkmod is loaded by kmods_open() (dl.h says why); every call below goes
+ * through these pointers, kmod_list_foreach's kmod_list_next included. */
+static typeof(kmod_new) *sym_kmod_new;
+static typeof(kmod_unref) *sym_kmod_unref;
+static typeof(kmod_set_log_fn) *sym_kmod_set_log_fn;
+static typeof(kmod_load_resources) *sym_kmod_load_resources;
+static typeof(kmod_list_next) *sym_kmod_list_next;
+static typeof(kmod_module_new_from_lookup) *sym_kmod_module_new_from_lookup;
+static typeof(kmod_module_new_from_name) *sym_kmod_module_new_from_name;
+static typeof(kmod_module_new_from_name_lookup) *sym_kmod_module_new_from_name_lookup;
+static typeof(kmod_module_unref) *sym_kmod_module_unref;
+static typeof(kmod_module_unref_list) *sym_kmod_module_unref_list;
+static typeof(kmod_module_get_name) *sym_kmod_module_get_name;
+static typeof(kmod_module_get_module) *sym_kmod_module_get_module;
+static typeof(kmod_module_apply_filter) *sym_kmod_module_apply_filter;
+static typeof(kmod_module_get_info) *sym_kmod_module_get_info;
+static typeof(kmod_module_info_get_key) *sym_kmod_module_info_get_key;
+static typeof(kmod_module_info_get_value) *sym_kmod_module_info_get_value;
+static typeof(kmod_module_info_free_list) *sym_kmod_module_info_free_list;
+
+static const struct dl_symbol kmod_symbols[] = {
+	DL_SYMBOL(kmod_new),
+	DL_SYMBOL(kmod_unref),
+	DL_SYMBOL(kmod_set_log_fn),
+	DL_SYMBOL(kmod_load_resources),
+	DL_SYMBOL(kmod_list_next),
+	DL_SYMBOL(kmod_module_new_from_lookup),
+	DL_SYMBOL(kmod_module_new_from_name),
+	DL_SYMBOL(kmod_module_new_from_name_lookup),
+	DL_SYMBOL(kmod_module_unref),
+	DL_SYMBOL(kmod_module_unref_list),
+	DL_SYMBOL(kmod_module_get_name),
+	DL_SYMBOL(kmod_module_get_module),
+	DL_SYMBOL(kmod_module_apply_filter),
+	DL_SYMBOL(kmod_module_get_info),
+	DL_SYMBOL(kmod_module_info_get_key),
+	DL_SYMBOL(kmod_module_info_get_value),
+	DL_SYMBOL(kmod_module_info_free_list),
+};
+
+static struct dl_library libkmod = {
+	.soname = "libkmod.so.2",
+	.package = "libkmod2",
+	.symbols = kmod_symbols,
+	.n_symbols = ARRAY_SIZE(kmod_symbols),
+};
+
+#define kmod_new sym_kmod_new
+#define kmod_unref sym_kmod_unref
+#define kmod_set_log_fn sym_kmod_set_log_fn
+#define kmod_load_resources sym_kmod_load_resources
+#define kmod_list_next sym_kmod_list_next
+#define kmod_module_new_from_lookup sym_kmod_module_new_from_lookup
+#define kmod_module_new_from_name sym_kmod_module_new_from_name
+#define kmod_module_new_from_name_lookup sym_kmod_module_new_from_name_lookup
+#define kmod_module_unref sym_kmod_module_unref
+#define kmod_module_unref_list sym_kmod_module_unref_list
+#define kmod_module_get_name sym_kmod_module_get_name
+#define kmod_module_get_module sym_kmod_module_get_module
+#define kmod_module_apply_filter sym_kmod_module_apply_filter
+#define kmod_module_get_info sym_kmod_module_get_info
+#define kmod_module_info_get_key sym_kmod_module_info_get_key
+#define kmod_module_info_get_value sym_kmod_module_info_get_value
+#define kmod_module_info_free_list sym_kmod_module_info_free_list
 
 /*
  * libkmod only takes path names. A path such as "<root>/lib/modules/KVER"
@@ -249,6 +315,8 @@ int kmods_open(const struct rootfs *r, const char *kernel, struct kmods **ret, s
 		return error_set(e, EXIT_BAD_INPUT, "'%s' is not a kernel version: name a directory of %s",
 				 kernel ? kernel : "", rootfs_display(r, "/lib/modules", shown, sizeof(shown))),
 		       -EINVAL;
+	if (dl_load(&libkmod, e) < 0)
+		return -ENOENT;
 	snprintf(path, sizeof(path), "/lib/modules/%s", kernel);
 	rootfs_display(r, path, shown, sizeof(shown));
 

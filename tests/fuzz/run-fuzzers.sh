@@ -76,7 +76,7 @@ sources() {
 	cmdline) echo "$lib/cmdline.c $shared/strbuf.c" ;;
 	grubfile) echo "$lib/cmdline.c $lib/grubfile.c $lib/grubscan.c $lib/shfrag.c $shared/strbuf.c" ;;
 	modules | modprobe) echo "$lib/modfile.c $shared/strbuf.c" ;;
-	profile) echo "$lib/profile.c $lib/profile-ini.c $lib/profile-builtin.c $lib/rootfs.c $lib/hw.c" \
+	profile) echo "$lib/profile.c $lib/profile-ini.c $lib/profile-builtin.c $lib/rootfs.c $lib/hw.c $lib/dl.c" \
 		"$lib/hw-roles.c $lib/kmods.c $shared/util.c $shared/strbuf.c" ;;
 	hooks) echo "$lib/hooks.c $lib/rootfs.c $shared/util.c $shared/strbuf.c" ;;
 	blob) echo "$lib/blob.c $shared/util.c $shared/strbuf.c" ;;
@@ -85,7 +85,7 @@ sources() {
 
 libs() {
 	case $1 in
-	profile) echo "-linih -lmd -lpci -lkmod" ;;
+	profile) echo "-linih -lmd -lpci" ;;
 	hooks) echo "-linih -lmd" ;;
 	blob) echo "-lsqlite3 -lz -lmd" ;;
 	esac
