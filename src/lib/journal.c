@@ -177,44 +177,41 @@ static int foreign_keys_intact(struct journal *j, unsigned version, struct error
 			 (const char *)sqlite3_column_text(st, 2)), -EBADMSG;
 }
 
-/* Apply every schema step newer than the journal, each in its own transaction,
- * so an interrupted migration leaves a journal at a known version. */
+/* Apply every schema step newer than the journal, all in one transaction: an
+ * interrupted migration leaves the journal at its old version, and a new journal
+ * is created with one commit (one sync) instead of one per step. */
 static int migrate(struct journal *j, struct error *e)
 {
-	for (;;) {
-		char sql[64];
-		int v;
+	char sql[64];
+	int v;
 
-		if (exec(j, "BEGIN IMMEDIATE", e) < 0)
-			return -EIO;
-		v = journal_schema_version(j);
-		if (v < 0) {
-			journal_rollback_sql(j);
-			return db_error(j, e, "cannot read the schema version");
-		}
-		if ((unsigned)v > schema_steps_count) {
-			journal_rollback_sql(j);
-			return error_set(e, EXIT_IO,
-					 "journal %s has schema version %d but this iommuctl knows only up to %u; "
-					 "use the newer iommuctl that wrote it",
-					 j->path, v, schema_steps_count), -EPROTO;
-		}
-		if ((unsigned)v == schema_steps_count)
-			return exec(j, "COMMIT", e);
-		if (exec(j, schema_steps[v].sql, e) < 0) {
-			journal_rollback_sql(j);
-			return -EIO;
-		}
-		if (foreign_keys_intact(j, schema_steps[v].version, e) < 0) {
-			journal_rollback_sql(j);
-			return -EIO;
-		}
+	if (exec(j, "BEGIN IMMEDIATE", e) < 0)
+		return -EIO;
+	v = journal_schema_version(j);
+	if (v < 0) {
+		journal_rollback_sql(j);
+		return db_error(j, e, "cannot read the schema version");
+	}
+	if ((unsigned)v > schema_steps_count) {
+		journal_rollback_sql(j);
+		return error_set(e, EXIT_IO,
+				 "journal %s has schema version %d but this iommuctl knows only up to %u; "
+				 "use the newer iommuctl that wrote it",
+				 j->path, v, schema_steps_count), -EPROTO;
+	}
+	for (; (unsigned)v < schema_steps_count; v++) {
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %u", schema_steps[v].version);
-		if (exec(j, sql, e) < 0 || exec(j, "COMMIT", e) < 0) {
+		if (exec(j, schema_steps[v].sql, e) < 0 || foreign_keys_intact(j, schema_steps[v].version, e) < 0 ||
+		    exec(j, sql, e) < 0) {
 			journal_rollback_sql(j);
 			return -EIO;
 		}
 	}
+	if (exec(j, "COMMIT", e) < 0) {
+		journal_rollback_sql(j);
+		return -EIO;
+	}
+	return 0;
 }
 
 /*

@@ -43,14 +43,30 @@ kernel_tree() {
 	echo "$kver"
 }
 
-# copy_exe BIN DIR DEST: BIN as DIR/DEST, and every shared library ldd names at its own path.
-copy_exe() {
+# copy_libs FILE DIR: every shared library ldd names for FILE, at its own path below DIR.
+copy_libs() {
 	local lib
-	mkdir -p "$2/$(dirname "$3")"
-	cp "$1" "$2/$3"
 	for lib in $(ldd "$1" | grep -o '/[^ ]*'); do
 		[ -e "$2$lib" ] && continue
 		mkdir -p "$2$(dirname "$lib")"
 		cp -L "$lib" "$2$lib"
+	done
+}
+
+# copy_exe BIN DIR DEST [SONAME...]: BIN as DIR/DEST with the libraries ldd names, and the
+# libraries it loads with dlopen() (SONAME, found by ldconfig; iommuctl's libkmod and libarchive)
+# with theirs.
+copy_exe() {
+	local bin=$1 dir=$2 dest=$3 so path
+	shift 3
+	mkdir -p "$dir/$(dirname "$dest")"
+	cp "$bin" "$dir/$dest"
+	copy_libs "$bin" "$dir"
+	for so in "$@"; do
+		path=$(ldconfig -p | awk -v s="$so" '$1 == s && /x86-64/ { print $NF; exit }')
+		[ -n "$path" ] || { echo "copy_exe: $so not found by ldconfig" >&2; return 1; }
+		mkdir -p "$dir$(dirname "$path")"
+		cp -L "$path" "$dir$path"
+		copy_libs "$path" "$dir"
 	done
 }

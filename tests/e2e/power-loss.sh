@@ -122,7 +122,7 @@ pl_initramfs() {
 	copy_exe "$kmod_bin" "$w" /sbin/kmod
 	for a in modprobe insmod lsmod; do ln -sf kmod "$w/sbin/$a"; done
 	copy_exe "$dmsetup_bin" "$w" /sbin/dmsetup
-	copy_exe "$IOMMUCTL" "$w" /usr/sbin/iommuctl
+	copy_exe "$IOMMUCTL" "$w" /usr/sbin/iommuctl libkmod.so.2 libarchive.so.13
 	for m in virtio_blk dm-log-writes ext4 crc32c_generic; do
 		modprobe -d "$ktree" -S "$kver" --show-depends "$m" 2>/dev/null
 	done | sed -n 's/^insmod \([^ ]*\).*/\1/p' | sort -u | while read -r f; do

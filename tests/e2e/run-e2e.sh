@@ -108,7 +108,7 @@ install_userland() {
 
 # install_iommuctl DIR: the binary under test with its libraries, and pci.ids for the names.
 install_iommuctl() {
-	copy_exe "$IOMMUCTL" "$1" /usr/sbin/iommuctl
+	copy_exe "$IOMMUCTL" "$1" /usr/sbin/iommuctl libkmod.so.2 libarchive.so.13
 	for f in /usr/share/misc/pci.ids /usr/share/hwdata/pci.ids; do
 		if [ -f "$f" ]; then
 			mkdir -p "$1/usr/share/misc"
