@@ -105,25 +105,20 @@ static int change_set_put(struct journal *j, const struct file_change *files, si
 /* iommuctl_change_set_of(TXN), for schema 4's migration: the change set of the
  * transaction's rows in schema 3's file_change table, found or stored by the
  * same code that records new transactions; NULL when it had no rows. */
-static void sql_change_set_of(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+/* The file rows that sql selects for transaction txn: its columns are the path,
+ * the before state (hash, mode, uid, gid), the after state and, with sizes,
+ * the sizes of the two contents. what names the rows in an error message. */
+static int file_rows_read(struct journal *j, const char *sql, int64_t txn, bool with_sizes, const char *what,
+			  struct file_change **ret, size_t *ret_n, struct error *e)
 {
-	struct journal *j = sqlite3_user_data(ctx);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	struct file_change *v = NULL;
-	struct error e = { 0 };
 	size_t n = 0;
-	int64_t set = 0;
 	int rc, k = 0;
 
-	(void)argc;
-	if (prepare(j,
-		    "SELECT path, before_hash, before_mode, before_uid, before_gid, "
-		    "after_hash, after_mode, after_uid, after_gid FROM file_change WHERE txn = ? ORDER BY path",
-		    &st, &e) < 0) {
-		sqlite3_result_error(ctx, e.text, -1);
-		return;
-	}
-	sqlite3_bind_int64(st, 1, sqlite3_value_int64(argv[0]));
+	if (prepare(j, sql, &st, e) < 0)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, txn);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct file_change *nv = realloc(v, (n + 1) * sizeof(*v));
 
@@ -136,16 +131,44 @@ static void sql_change_set_of(sqlite3_context *ctx, int argc, sqlite3_value **ar
 		v[n].path = dup_column(st, 0);
 		read_state(st, 1, &v[n].before);
 		read_state(st, 5, &v[n].after);
+		if (with_sizes) {
+			v[n].before.len = (size_t)sqlite3_column_int64(st, 9);
+			v[n].after.len = (size_t)sqlite3_column_int64(st, 10);
+		}
 		if (!v[n++].path) {
 			k = -ENOMEM;
 			break;
 		}
 	}
 	if (k == 0 && rc != SQLITE_DONE)
-		k = db_error(j, &e, "cannot read schema 3's file rows");
-	if (k == 0)
+		k = db_error(j, e, what);
+	if (k < 0) {
+		file_changes_free(v, n);
+		return k;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static void sql_change_set_of(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct journal *j = sqlite3_user_data(ctx);
+	struct file_change *v = NULL;
+	struct error e = { 0 };
+	size_t n = 0;
+	int64_t set = 0;
+	int k;
+
+	(void)argc;
+	k = file_rows_read(j,
+			   "SELECT path, before_hash, before_mode, before_uid, before_gid, "
+			   "after_hash, after_mode, after_uid, after_gid FROM file_change WHERE txn = ? ORDER BY path",
+			   sqlite3_value_int64(argv[0]), false, "cannot read schema 3's file rows", &v, &n, &e);
+	if (k == 0) {
 		k = change_set_put(j, v, n, &set, &e);
-	file_changes_free(v, n);
+		file_changes_free(v, n);
+	}
 	if (k == -ENOMEM)
 		sqlite3_result_error_nomem(ctx);
 	else if (k < 0)
@@ -783,41 +806,20 @@ int journal_load_content(struct journal *j, struct file_state *fs, struct error 
 int journal_txn_files(struct journal *j, int64_t id, bool with_content, struct file_change **ret,
 		      size_t *ret_n, struct error *e)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	struct file_change *v = NULL;
 	size_t n = 0;
-	int rc, k = 0;
+	int k;
 
-	if (prepare(j,
-		    "SELECT f.path, f.before_hash, f.before_mode, f.before_uid, f.before_gid, "
-		    "f.after_hash, f.after_mode, f.after_uid, f.after_gid, "
-		    "(SELECT size FROM blob WHERE hash = f.before_hash), "
-		    "(SELECT size FROM blob WHERE hash = f.after_hash) "
-		    "FROM txn t JOIN change_set_file f ON f.change_set = t.change_set WHERE t.id = ? ORDER BY f.path",
-		    &st, e) < 0)
-		return -EIO;
-	sqlite3_bind_int64(st, 1, id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct file_change *nv = realloc(v, (n + 1) * sizeof(*v));
-		if (!nv) {
-			k = -ENOMEM;
-			break;
-		}
-		v = nv;
-		memset(&v[n], 0, sizeof(v[n]));
-		v[n].path = dup_column(st, 0);
-		read_state(st, 1, &v[n].before);
-		read_state(st, 5, &v[n].after);
-		v[n].before.len = (size_t)sqlite3_column_int64(st, 9);
-		v[n].after.len = (size_t)sqlite3_column_int64(st, 10);
-		n++;
-		if (!v[n - 1].path) {
-			k = -ENOMEM;
-			break;
-		}
-	}
-	if (k == 0 && rc != SQLITE_DONE)
-		k = db_error(j, e, "cannot read the files of a transaction");
+	k = file_rows_read(j,
+			   "SELECT f.path, f.before_hash, f.before_mode, f.before_uid, f.before_gid, "
+			   "f.after_hash, f.after_mode, f.after_uid, f.after_gid, "
+			   "(SELECT size FROM blob WHERE hash = f.before_hash), "
+			   "(SELECT size FROM blob WHERE hash = f.after_hash) "
+			   "FROM txn t JOIN change_set_file f ON f.change_set = t.change_set WHERE t.id = ? "
+			   "ORDER BY f.path",
+			   id, true, "cannot read the files of a transaction", &v, &n, e);
+	if (k < 0)
+		return k;
 	for (size_t i = 0; k == 0 && with_content && i < n; i++) {
 		k = journal_load_content(j, &v[i].before, e);
 		if (k == 0)
