@@ -102,9 +102,6 @@ static void read_state(sqlite3_stmt *st, int first, struct file_state *fs);
 static int change_set_put(struct journal *j, const struct file_change *files, size_t n, int64_t *ret,
 			  struct error *e);
 
-/* iommuctl_change_set_of(TXN), for schema 4's migration: the change set of the
- * transaction's rows in schema 3's file_change table, found or stored by the
- * same code that records new transactions; NULL when it had no rows. */
 /* The file rows that sql selects for transaction txn: its columns are the path,
  * the before state (hash, mode, uid, gid), the after state and, with sizes,
  * the sizes of the two contents. what names the rows in an error message. */
@@ -151,6 +148,9 @@ static int file_rows_read(struct journal *j, const char *sql, int64_t txn, bool 
 	return 0;
 }
 
+/* iommuctl_change_set_of(TXN), for schema 4's migration: the change set of the
+ * transaction's rows in schema 3's file_change table, found or stored by the
+ * same code that records new transactions; NULL when it had no rows. */
 static void sql_change_set_of(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	struct journal *j = sqlite3_user_data(ctx);
@@ -314,9 +314,16 @@ static int configure(struct journal *j, struct error *e)
 	 * WAL_CHECKPOINT_PAGES, and cut back to that size after, so it stays small. */
 	if (sqlite3_db_config(j->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL) != SQLITE_OK)
 		return db_error(j, e, "cannot configure the journal");
+	sqlite3_finalize(st);
+	st = NULL;
+	/* Journals made before schema 4 keep their 4 KiB pages. */
+	if (prepare(j, "PRAGMA page_size", &st, e) < 0)
+		return -EIO;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return db_error(j, e, "cannot read the page size");
 	snprintf(sql, sizeof(sql),
-		 "PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = %d; PRAGMA journal_size_limit = %d",
-		 WAL_CHECKPOINT_PAGES, WAL_CHECKPOINT_PAGES * 1024);
+		 "PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = %d; PRAGMA journal_size_limit = %lld",
+		 WAL_CHECKPOINT_PAGES, (long long)WAL_CHECKPOINT_PAGES * sqlite3_column_int64(st, 0));
 	return exec(j, sql, e);
 }
 
@@ -451,9 +458,6 @@ static int put_state(struct journal *j, const struct file_state *fs, struct erro
 	return 0;
 }
 
-/* The canonical form of a change set, hashed: its files sorted by path, each as
- * "path NUL before NUL after LF", a state being "hash mode uid gid" or "-" for
- * absent. Two transactions that made the same change share one change set. */
 static int path_cmp(const void *a, const void *b)
 {
 	const struct file_change *const *x = a, *const *y = b;
@@ -469,6 +473,9 @@ static int state_append(struct strbuf *sb, const struct file_state *fs)
 			      (unsigned long)fs->gid);
 }
 
+/* The canonical form of a change set, hashed: its files sorted by path, each as
+ * "path NUL before NUL after LF", a state being "hash mode uid gid" or "-" for
+ * absent. Two transactions that made the same change share one change set. */
 static int change_set_hash(const struct file_change *files, size_t n, char out[SHA256_HEX_LEN + 1])
 {
 	_cleanup_free_ const struct file_change **sorted = calloc(n ? n : 1, sizeof(*sorted));
@@ -621,8 +628,6 @@ int journal_txn_insert(struct journal *j, const struct txn_record *t, const stru
 	*ret_id = sqlite3_last_insert_rowid(j->db);
 	return streq(t->state, "committed") ? change_set_committed(j, *ret_id, e) : 0;
 }
-
-
 
 int journal_txn_finish(struct journal *j, int64_t txn, const char *state, const char *note_suffix,
 		       struct error *e)

@@ -105,7 +105,9 @@ static void test_blobs(void)
 		add_txn(j, i % 2 ? "apply" : "rollback", "committed", 0, "/etc/modules", i % 2 ? "a\n" : "b\n",
 			i % 2 ? "b\n" : "a\n");
 	ok(scalar(j, "SELECT count(*) FROM blob") == 2, "1000 cycles between two contents store two blobs");
-	ok(scalar(j, "SELECT count(*) FROM file_change") == 1000, "and one row per transaction");
+	ok(scalar(j, "SELECT count(*) FROM file_change") == 1000, "and one file row per transaction");
+	ok(scalar(j, "SELECT count(*) FROM change_set") == 2 && scalar(j, "SELECT count(*) FROM change_set_file") == 2,
+	   "in two change sets, one per direction, that every cycle shares");
 
 	state_of(&fs, odd, sizeof(odd) - 1, 0600);
 	ok(blob_put(j->db, fs.hash, fs.data, fs.len) == 0, "a blob with CR, NUL and no final newline is stored");
@@ -210,6 +212,10 @@ static void test_states(void)
 	ok(id == 0, "rolling back the rollback re-does the apply");
 	journal_last_undoable(j, &id, &e);
 	ok(id == t2 && t4 > t3 && t1 == 1, "so the apply is undoable again");
+	ok(scalar(j, "SELECT count(DISTINCT change_set) FROM txn WHERE id IN (2, 6)") == 1 && t2 == 2 && t4 == 6,
+	   "the apply and the rollback that re-did it share one change set");
+	ok(scalar(j, "SELECT last_committed FROM change_set WHERE id = (SELECT change_set FROM txn WHERE id = 2)") == t4,
+	   "whose last_committed is the newer of the two");
 	journal_known_state(j, "/etc/other", false, &fs, &known, &e);
 	ok(!known, "a path never recorded is unknown");
 	is_str(text(j, "PRAGMA integrity_check"), "ok", "integrity_check passes");
