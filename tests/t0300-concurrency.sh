@@ -18,7 +18,9 @@ lock="$(journal_of "$root").lock"
 strace -f -qq -o /dev/null -e trace=renameat -e inject=renameat:delay_enter=1500000 \
 	"$IOMMUCTL" --root "$root" --no-hooks rollback 2 >"$TEST_TMP/a.out" 2>"$TEST_TMP/a.err" &
 a=$!
-for _ in $(seq 1 100); do
+# Up to 60 s for A to take the lock: under strace on a loaded machine its start-up alone took
+# more than the 5 s this loop once allowed.
+for _ in $(seq 1 1200); do
 	flock -n "$lock" true || break
 	sleep 0.05
 done
