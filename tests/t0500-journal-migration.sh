@@ -96,6 +96,25 @@ sorted(f["path"] for f in d["files"]) == ["/etc/modprobe.d/vfio.conf", "/etc/mod
 expect_exit 0 "a snapshot after the migration" "$IOMMUCTL" --root "$v3" snapshot
 check "the new transaction continues the old id sequence (10, not 7)" test "$(sql "$v3" 'SELECT max(id) FROM txn')" = 10
 
+# A schema-3 journal whose file row names content the blob table lacks: the migration must
+# refuse (its reference check), not store the content empty, and leave the journal as it was.
+gap=$(new_root pve8-grub)
+mkdir -p "$gap/var/lib/iommuctl"
+sqlite3 "$(journal_of "$gap")" >/dev/null <<SQL
+PRAGMA journal_mode = WAL;
+.read $SRCDIR/schema/0001-initial.sql
+.read $SRCDIR/schema/0002-hook-runs.sql
+.read $SRCDIR/schema/0003-indexes.sql
+PRAGMA user_version = 3;
+INSERT INTO txn(id, kind, state, started_at, finished_at, user, version)
+  VALUES (1, 'snapshot', 'committed', '2026-01-01T00:00:00Z', '2026-01-01T00:00:01Z', 'root', '0.1.0');
+INSERT INTO file_change VALUES (1, '/etc/modules', '$A', 420, 0, 0, '$A', 420, 0, 0);
+SQL
+expect_exit 6 "a schema-3 journal naming a missing content is not migrated" "$IOMMUCTL" --root "$gap" history
+contains "the message says which reference would break" "$err" "would leave a row of change_set_file pointing at a missing row of blob"
+check "the journal stays at schema 3" test "$(sql "$gap" 'PRAGMA user_version')" = 3
+check "and no content was made up for it" test "$(sql "$gap" 'SELECT count(*) FROM blob')" = 0
+
 future=$(new_root pve8-grub)
 mkdir -p "$future/var/lib/iommuctl"
 sqlite3 "$(journal_of "$future")" 'PRAGMA user_version = 42; CREATE TABLE x(y);'

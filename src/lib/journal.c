@@ -99,8 +99,8 @@ static int exec(struct journal *j, const char *sql, struct error *e)
 
 static char *dup_column(sqlite3_stmt *st, int i);
 static void read_state(sqlite3_stmt *st, int first, struct file_state *fs);
-static int change_set_put(struct journal *j, const struct file_change *files, size_t n, int64_t *ret,
-			  struct error *e);
+static int change_set_put(struct journal *j, const struct file_change *files, size_t n, bool store_contents,
+			  int64_t *ret, struct error *e);
 
 /* The file rows that sql selects for transaction txn: its columns are the path,
  * the before state (hash, mode, uid, gid), the after state and, with sizes,
@@ -166,7 +166,7 @@ static void sql_change_set_of(sqlite3_context *ctx, int argc, sqlite3_value **ar
 			   "after_hash, after_mode, after_uid, after_gid FROM file_change WHERE txn = ? ORDER BY path",
 			   sqlite3_value_int64(argv[0]), false, "cannot read schema 3's file rows", &v, &n, &e);
 	if (k == 0) {
-		k = change_set_put(j, v, n, &set, &e);
+		k = change_set_put(j, v, n, false, &set, &e);
 		file_changes_free(v, n);
 	}
 	if (k == -ENOMEM)
@@ -534,10 +534,12 @@ static int change_set_file_insert(struct journal *j, int64_t set, const struct f
 	return 0;
 }
 
-/* The id of the change set of files, stored now if the journal does not hold it yet;
- * 0 for no files. The contents must be in the blob table already. */
-static int change_set_put(struct journal *j, const struct file_change *files, size_t n, int64_t *ret,
-			  struct error *e)
+/* The id of the change set of files, stored now if the journal does not hold it yet,
+ * with the contents it names when store_contents (a known change set's contents are
+ * stored already; the migration's rows name contents already in the blob table, and
+ * a missing one must fail its reference check, not be stored empty); 0 for no files. */
+static int change_set_put(struct journal *j, const struct file_change *files, size_t n, bool store_contents,
+			  int64_t *ret, struct error *e)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	char hash[SHA256_HEX_LEN + 1];
@@ -560,6 +562,9 @@ static int change_set_put(struct journal *j, const struct file_change *files, si
 		return db_error(j, e, "cannot look up a change set");
 	sqlite3_finalize(st);
 	st = NULL;
+	for (size_t i = 0; store_contents && i < n; i++)
+		if (put_state(j, &files[i].before, e) < 0 || put_state(j, &files[i].after, e) < 0)
+			return -EIO;
 	if (prepare(j, "INSERT INTO change_set(hash) VALUES (?)", &st, e) < 0)
 		return -EIO;
 	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
@@ -594,10 +599,7 @@ int journal_txn_insert(struct journal *j, const struct txn_record *t, const stru
 	int64_t now = (int64_t)time(NULL), set;
 	char user[64];
 
-	for (size_t i = 0; i < n; i++)
-		if (put_state(j, &files[i].before, e) < 0 || put_state(j, &files[i].after, e) < 0)
-			return -EIO;
-	if (change_set_put(j, files, n, &set, e) < 0)
+	if (change_set_put(j, files, n, true, &set, e) < 0)
 		return -EIO;
 	user_name(user, sizeof(user));
 	if (prepare(j,
