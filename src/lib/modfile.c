@@ -692,6 +692,17 @@ static char *word_dup(const struct mline *l, const struct word *w)
 	return strndup(l->text + w->a, w->b - w->a);
 }
 
+/* Words appended to the line that ends the file inside a '\' continuation would
+ * be glued to the byte kmod reads for that backslash (0xff, see mline_scan). */
+static int mline_check_extendable(const struct mline *l, struct modfile_error *err)
+{
+	if (!l->open_at_eof)
+		return 0;
+	return error_set(err, l->lineno,
+			 "the file ends inside a '\\' line continuation; words added to this line would be "
+			 "glued to the backslash");
+}
+
 /* New lines must not be swallowed by a continuation left open at EOF. */
 static int mfile_append_line(const struct mfile *f, const char *line, struct edits *e,
 			     struct modfile_error *err)
@@ -1029,6 +1040,7 @@ int modfile_set_options(const char *text, const char *module, const char *option
 	_cleanup_strbuf_ struct strbuf add = STRBUF_INIT;
 	_cleanup_free_ struct opt *o = NULL;
 	_cleanup_free_ char *norm = NULL;
+	const struct mline *append_line = NULL;
 	size_t append_at = 0;
 	bool have_line = false;
 	int r;
@@ -1062,12 +1074,15 @@ int modfile_set_options(const char *text, const char *module, const char *option
 		if (r < 0)
 			return r;
 		have_line = true;
+		append_line = l;
 		append_at = ps.n ? mline_raw_end(l, ps.v[ps.n - 1].b) : mline_raw_end(l, d.mod.b);
 	}
 	if (!have_line)
 		r = strbuf_appendf(&add, "options %s", module);
 	if (r >= 0)
 		r = opts_missing(o, words.n, &add);
+	if (r >= 0 && have_line && add.len)
+		r = mline_check_extendable(append_line, err);
 	if (r >= 0 && have_line && add.len)
 		r = edits_push(&e, append_at, append_at, strbuf_str(&add));
 	else if (r >= 0 && !have_line)
@@ -1548,6 +1563,11 @@ static int softdep_merge(const struct mline *l, const struct directive *d, const
 		r = sdplan_merge_side(&s, post, SD_POST, &add_post);
 	if (r < 0)
 		return r;
+	if (add_pre.len || add_post.len) {
+		r = mline_check_extendable(l, err);
+		if (r < 0)
+			return r;
+	}
 	m_pre = sdplan_last_section(&s, SD_PRE_MARK, &last_pre);
 	m_post = sdplan_last_section(&s, SD_POST_MARK, &last_post);
 	sdplan_drop_empty_markers(&s, add_pre.len ? m_pre : add_post.len ? m_post : SIZE_MAX);

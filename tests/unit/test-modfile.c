@@ -332,6 +332,13 @@ static void test_blacklist(void)
 		      NULL, NULL, 2, "continuation");
 	check_refused("backslash at EOF", OP_BLACKLIST_ADD, "blacklist a\\", "x", NULL, NULL, 1,
 		      "continuation");
+	/* Found by fuzz-modprobe: deps appended to a softdep line that ends the file in a
+	 * backslash were glued to it, and a second add then changed the text again. */
+	check_refused("softdep extended at a backslash at EOF", OP_SOFTDEP_ADD,
+		      "blacklist a\nsoftdep snd_hda_intel pre: \\\n  vfio-pci\\", "snd_hda_intel", "b", "c", 2,
+		      "glued to the backslash");
+	check_refused("options extended at a backslash at EOF", OP_OPTIONS_SET, "options vfio-pci ids=1:2\\",
+		      "vfio-pci", "disable_vga=1", NULL, 1, "glued to the backslash");
 	check_edit("no final newline: blacklist added without one", OP_BLACKLIST_ADD, "blacklist a", "b",
 		   NULL, NULL, "blacklist a\nblacklist b");
 	check_edit("no final newline: removing the last line", OP_BLACKLIST_REMOVE,
