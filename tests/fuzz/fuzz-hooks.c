@@ -11,6 +11,7 @@
  *  - round trip: the configuration written back as "name=words" lines
  *    loads to the same argvs, and hook_config_command_line() is those words.
  */
+#include <ctype.h>
 #include <errno.h>
 
 #include "fuzz-common.h"
@@ -126,6 +127,16 @@ static void check_config(const struct hook_config *c, const uint8_t *data, size_
 	FUZZ_CHECK(!hook_config_argv(c, "no-such-hook"), "an unknown hook has an argv");
 }
 
+/* Whether libinih would take part of s, on the first line of a value, for an
+ * inline comment: a ';' after a byte isspace() accepts. */
+static bool ini_comment_inside(const char *s)
+{
+	for (size_t i = 1; s[i]; i++)
+		if (s[i] == ';' && isspace((unsigned char)s[i - 1]))
+			return true;
+	return false;
+}
+
 static void check_round_trip(const struct hook_config *c)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -143,9 +154,10 @@ static void check_round_trip(const struct hook_config *c)
 		 * which had to fit the reader's 198 characters. A value continued on
 		 * indented lines (libinih's multi-line values) can be longer: such a
 		 * configuration has no one-line form, and the round trip is skipped. So is
-		 * one with a word starting with ';' after the first: libinih keeps it on a
-		 * continuation line but strips " ;..." from a first line as a comment. */
-		if (len > 198 || strstr(j, " ;")) {
+		 * one with a ';' after any isspace() byte (a blank, or \f or \v inside a
+		 * word): libinih keeps it on a continuation line but strips it and the rest
+		 * from a first line as a comment. */
+		if (len > 198 || ini_comment_inside(j)) {
 			free(j);
 			strbuf_release(&sb);
 			return;
