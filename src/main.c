@@ -177,15 +177,15 @@ static int parse_cmd_options(struct ctx *ctx, const struct cmd *cmd, int argc, c
 	return 0;
 }
 
-static int open_journal(struct ctx *ctx, bool create)
+static int open_journal(struct ctx *ctx, unsigned flags)
 {
 	int k;
 
 	if (ctx->journal_path)
-		k = journal_open(ctx->journal_path, create, &ctx->journal, &ctx->err);
+		k = journal_open(ctx->journal_path, flags, &ctx->journal, &ctx->err);
 	else
-		k = journal_open_in_root(ctx->root, create, &ctx->journal, &ctx->err);
-	if (k == -ENOENT && !create)
+		k = journal_open_in_root(ctx->root, flags, &ctx->journal, &ctx->err);
+	if (k == -ENOENT && !(flags & JOURNAL_CREATE))
 		return 0;
 	return k;
 }
@@ -200,11 +200,8 @@ static int prepare(struct ctx *ctx, const struct cmd *cmd)
 		return k;
 	if (!(cmd->flags & (CMD_READS_JOURNAL | CMD_WRITES)))
 		return 0;
-	k = open_journal(ctx, cmd->flags & CMD_WRITES);
+	k = open_journal(ctx, cmd->flags & CMD_WRITES ? JOURNAL_CREATE | JOURNAL_LOCK : 0);
 	if (k < 0 || !(cmd->flags & CMD_WRITES))
-		return k;
-	k = journal_lock(ctx->journal, &ctx->err);
-	if (k < 0)
 		return k;
 	k = txn_recover(ctx->journal, ctx->root, &ctx->recovered, &ctx->err);
 	if (k < 0)

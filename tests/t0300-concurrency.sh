@@ -63,31 +63,49 @@ check "integrity_check after the race" test "$(sql "$root" 'PRAGMA integrity_che
 # Load: 8 processes applying and rolling back different profiles on one root for a bounded
 # time. Each command ends in a decision (0; 2 nothing left to undo; 3 a rollback refused over
 # another process's later change) or waits its turn (4); nothing else, no half-made change.
+# Beside them a reader lists the history all the time; it takes no lock and always answers (0).
 amd=$FIXTURES/hw/q35-amd-6.12
 load=$(new_root pve8-grub)
+# load_record WORKER COMMAND STATUS: one line per command; the message of any
+# outcome the test does not expect is kept to be shown on failure.
+load_record() {
+	echo "$2 $3" >>"$TEST_TMP/load.$1"
+	case $2.$3 in
+	history.0 | apply.[0234] | rollback.[0234]) ;;
+	*) { echo "worker $1: $2 exited $3:"; cat "$TEST_TMP/err.$1"; } >>"$TEST_TMP/odd.$1" ;;
+	esac
+}
 profiles=(iommu vfio nvidia amd intel vfio nvidia iommu)
 end=$(($(date +%s) + ${LOAD_SECONDS:-20}))
 for i in $(seq 0 7); do
 	( n=0
 	  while [ "$(date +%s)" -lt "$end" ]; do
-		"$IOMMUCTL" --root "$load" --sysfs "$amd/sys" --procfs "$amd/proc" --no-hooks -y apply "${profiles[$i]}" >/dev/null 2>&1
-		echo "apply $?" >>"$TEST_TMP/load.$i"
-		"$IOMMUCTL" --root "$load" --no-hooks rollback >/dev/null 2>&1
-		echo "rollback $?" >>"$TEST_TMP/load.$i"
+		"$IOMMUCTL" --root "$load" --sysfs "$amd/sys" --procfs "$amd/proc" --no-hooks -y apply "${profiles[$i]}" >/dev/null 2>"$TEST_TMP/err.$i"
+		load_record $i apply $?
+		"$IOMMUCTL" --root "$load" --no-hooks rollback >/dev/null 2>"$TEST_TMP/err.$i"
+		load_record $i rollback $?
 		n=$((n + 1))
 	  done ) &
 done
+( while [ "$(date +%s)" -lt "$end" ]; do
+	"$IOMMUCTL" --root "$load" history --limit 3 >/dev/null 2>"$TEST_TMP/err.r"
+	load_record r history $?
+  done ) &
 wait
-cat "$TEST_TMP"/load.* >"$TEST_TMP/load.all"
+cat "$TEST_TMP"/load.[0-7] >"$TEST_TMP/load.all"
 total=$(wc -l <"$TEST_TMP/load.all")
-odd=$(grep -vcE ' (0|2|3|4)$' "$TEST_TMP/load.all" || true)
+odd=$(cat "$TEST_TMP"/odd.* 2>/dev/null | grep -c '^worker [0-7]:' || true)
 ran=$(grep -cE ' 0$' "$TEST_TMP/load.all" || true)
 locked=$(grep -cE ' 4$' "$TEST_TMP/load.all" || true)
+reads=$(wc -l <"$TEST_TMP/load.r")
+odd_reads=$(cat "$TEST_TMP"/odd.* 2>/dev/null | grep -c '^worker r:' || true)
 check "load: $total commands from 8 processes ($ran completed, $locked waited with exit 4), none ended otherwise" test "$odd" -eq 0
+check "load: $reads history listings beside them, each answered" test "$odd_reads" -eq 0 -a "$reads" -gt 0
+cat "$TEST_TMP"/odd.* 2>/dev/null | sed 's/^/# /'
 check "load: nothing pending, integrity_check ok" test "$(sql "$load" "PRAGMA integrity_check; SELECT count(*) FROM txn WHERE state = 'pending'")" = "ok
 0"
 check "load: the history has no gaps" test "$(sql "$load" 'SELECT count(*) = max(id) FROM txn')" = 1
 "$IOMMUCTL" --root "$load" --json snapshot >"$TEST_TMP/load.json"
 check "load: the journal's last committed state is what is on disk" json_check "$TEST_TMP/load.json" 'd["changed"] is False'
-echo "# load: $total commands in ${LOAD_SECONDS:-20} s from 8 processes, $ran completed, $locked exited 4"
+echo "# load: $total commands in ${LOAD_SECONDS:-20} s from 8 processes, $ran completed, $locked exited 4; $reads history listings"
 plan_late

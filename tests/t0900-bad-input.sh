@@ -108,7 +108,7 @@ else
 fi
 if command -v strace >/dev/null; then
 	full() { :; }
-	row "disk full at first use" full 6 "No space left on device" strace -f -qq -o /dev/null -e trace=pwrite64 -e inject=pwrite64:error=ENOSPC:when=1 "$IOMMUCTL" --root "$r" snapshot
+	row "disk full at first use" full 6 "No space left on device" strace -f -qq -o /dev/null -e trace=pwrite64 -e inject=pwrite64:error=ENOSPC:when=1+ "$IOMMUCTL" --root "$r" snapshot
 	[ ! -e "$r/$J" ] || [ "$(sqlite3 "$r/$J" 'PRAGMA integrity_check')" = ok ] && ok "... the journal left behind passes integrity_check" ||
 		not_ok "... the journal left behind is damaged"
 fi

@@ -286,26 +286,46 @@ static const char *journal_vfs_name(void)
 }
 
 #define WAL_CHECKPOINT_PAGES 256
+/* How long a command waits for another one's SQLite lock before it gives up. */
+#define BUSY_TIMEOUT_MS 10000
+
+/* PRAGMA journal_mode = WAL. SQLite can answer SQLITE_BUSY here without calling the
+ * busy handler, when another connection opens or closes the journal at that moment
+ * (t0300's load test saw it about once in 40 000 commands, between two writers, before
+ * writers took their lock first); a reader may still meet a writer so, hence the retry. */
+static int switch_to_wal(struct journal *j, struct error *e)
+{
+	for (int waited_ms = 0;; waited_ms += 5) {
+		_cleanup_stmt_ sqlite3_stmt *st = NULL;
+		int rc;
+
+		if (prepare(j, "PRAGMA journal_mode = WAL", &st, e) < 0)
+			return -EIO;
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			if (strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0)
+				return error_set(e, EXIT_IO, "journal %s: the file system does not support SQLite's "
+						 "WAL mode", j->path), -EIO;
+			return 0;
+		}
+		if ((rc & 0xff) != SQLITE_BUSY || waited_ms >= BUSY_TIMEOUT_MS)
+			return db_error(j, e, "cannot switch to WAL mode");
+		sqlite3_sleep(5);
+	}
+}
 
 static int configure(struct journal *j, struct error *e)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	char sql[160];
 
-	sqlite3_busy_timeout(j->db, 10000);
+	sqlite3_busy_timeout(j->db, BUSY_TIMEOUT_MS);
 	/* 1 KiB pages for a new journal (a no-op on one that has content): a transaction
 	 * changes about ten pages, and its rows are 60 to 150 bytes, so with 4 KiB pages
 	 * most of what each command writes to the WAL, and copies back at checkpoints,
 	 * would be bytes it did not change. Must come before the switch to WAL. */
-	if (exec(j, "PRAGMA page_size = 1024", e) < 0)
+	if (exec(j, "PRAGMA page_size = 1024", e) < 0 || switch_to_wal(j, e) < 0)
 		return -EIO;
-	if (prepare(j, "PRAGMA journal_mode = WAL", &st, e) < 0)
-		return -EIO;
-	if (sqlite3_step(st) != SQLITE_ROW)
-		return db_error(j, e, "cannot switch to WAL mode");
-	if (strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0)
-		return error_set(e, EXIT_IO, "journal %s: the file system does not support SQLite's WAL mode", j->path),
-		       -EIO;
 	/* Keep the WAL between commands (three files: journal.db, -wal, -shm). At close
 	 * SQLite would otherwise checkpoint it into journal.db and delete it, which costs
 	 * a sync of each file, and the next command recreates it, which costs a sync of
@@ -314,8 +334,6 @@ static int configure(struct journal *j, struct error *e)
 	 * WAL_CHECKPOINT_PAGES, and cut back to that size after, so it stays small. */
 	if (sqlite3_db_config(j->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL) != SQLITE_OK)
 		return db_error(j, e, "cannot configure the journal");
-	sqlite3_finalize(st);
-	st = NULL;
 	/* Journals made before schema 4 keep their 4 KiB pages. */
 	if (prepare(j, "PRAGMA page_size", &st, e) < 0)
 		return -EIO;
@@ -327,16 +345,51 @@ static int configure(struct journal *j, struct error *e)
 	return exec(j, sql, e);
 }
 
-int journal_open(const char *path, bool create, struct journal **ret, struct error *e)
+/* Take the writer lock: flock on "<journal>.lock", which holds the owner's pid. */
+static int lock_take(const char *path, int *ret_fd, struct error *e)
+{
+	_cleanup_free_ char *lock_path = NULL;
+	char pidbuf[32] = "";
+	ssize_t n;
+	int fd;
+
+	if (asprintf(&lock_path, "%s.lock", path) < 0)
+		return -ENOMEM;
+	fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return error_set(e, EXIT_IO, "cannot open lock file %s: %s", lock_path, strerror(errno)),
+		       negative_errno();
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int err = errno;
+
+		n = pread(fd, pidbuf, sizeof(pidbuf) - 1, 0);
+		pidbuf[n > 0 ? n : 0] = '\0';
+		pidbuf[strcspn(pidbuf, "\n")] = '\0';
+		close(fd);
+		if (err != EWOULDBLOCK)
+			return error_set(e, EXIT_IO, "cannot lock %s: %s", lock_path, strerror(err)), -err;
+		return error_set(e, EXIT_LOCKED,
+				 "another iommuctl (pid %s) holds the lock %s; wait for it to finish, then run the command again",
+				 *pidbuf ? pidbuf : "unknown", lock_path), -EBUSY;
+	}
+	n = snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)getpid());
+	/* The pid is only a hint for the message above; failing to write it is not fatal. */
+	if (ftruncate(fd, 0) == 0 && pwrite(fd, pidbuf, (size_t)n, 0) < 0)
+		(void)0;
+	*ret_fd = fd;
+	return 0;
+}
+
+int journal_open(const char *path, unsigned flags, struct journal **ret, struct error *e)
 {
 	struct journal *j;
 	struct stat st;
-	int k;
+	int k, lock_fd = -1;
 
 	if (stat(path, &st) < 0) {
 		if (errno != ENOENT)
 			return error_set(e, EXIT_IO, "cannot open journal %s: %s", path, strerror(errno)), negative_errno();
-		if (!create)
+		if (!(flags & JOURNAL_CREATE))
 			return -ENOENT;
 		/* SQLite would create it 0644; the journal holds whole config files, so make it 0600
 		 * first. The WAL and shm files inherit the database file's mode. */
@@ -347,12 +400,19 @@ int journal_open(const char *path, bool create, struct journal **ret, struct err
 		if (k >= 0)
 			close(k);
 	}
+	/* A writer takes its lock before SQLite opens the file: then no two writers are ever
+	 * inside SQLite on this journal at once, not even while each sets up its connection
+	 * (see switch_to_wal). */
+	if ((flags & JOURNAL_LOCK) && (k = lock_take(path, &lock_fd, e)) < 0)
+		return k;
 	j = calloc(1, sizeof(*j));
 	if (!j || !(j->path = strdup(path))) {
 		free(j);
+		if (lock_fd >= 0)
+			close(lock_fd);
 		return -ENOMEM;
 	}
-	j->lock_fd = -1;
+	j->lock_fd = lock_fd;
 	if (sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, journal_vfs_name()) !=
 	    SQLITE_OK) {
 		error_set(e, EXIT_IO, "cannot open journal %s: %s", path, j->db ? sqlite3_errmsg(j->db) : "out of memory");
@@ -385,40 +445,6 @@ void journal_close(struct journal *j)
 		close(j->lock_fd);
 	free(j->path);
 	free(j);
-}
-
-int journal_lock(struct journal *j, struct error *e)
-{
-	_cleanup_free_ char *lock_path = NULL;
-	char pidbuf[32] = "";
-	ssize_t n;
-	int fd;
-
-	if (asprintf(&lock_path, "%s.lock", j->path) < 0)
-		return -ENOMEM;
-	fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return error_set(e, EXIT_IO, "cannot open lock file %s: %s", lock_path, strerror(errno)),
-		       negative_errno();
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int err = errno;
-
-		n = pread(fd, pidbuf, sizeof(pidbuf) - 1, 0);
-		pidbuf[n > 0 ? n : 0] = '\0';
-		pidbuf[strcspn(pidbuf, "\n")] = '\0';
-		close(fd);
-		if (err != EWOULDBLOCK)
-			return error_set(e, EXIT_IO, "cannot lock %s: %s", lock_path, strerror(err)), -err;
-		return error_set(e, EXIT_LOCKED,
-				 "another iommuctl (pid %s) holds the lock %s; wait for it to finish, then run the command again",
-				 *pidbuf ? pidbuf : "unknown", lock_path), -EBUSY;
-	}
-	n = snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)getpid());
-	/* The pid is only a hint for the message above; failing to write it is not fatal. */
-	if (ftruncate(fd, 0) == 0 && pwrite(fd, pidbuf, (size_t)n, 0) < 0)
-		(void)0;
-	j->lock_fd = fd;
-	return 0;
 }
 
 int journal_begin(struct journal *j, struct error *e)
@@ -1007,14 +1033,14 @@ static int dir_fd_path(const struct rootfs *r, int dirfd, char **ret)
 	}
 }
 
-int journal_open_in_root(const struct rootfs *r, bool create, struct journal **ret, struct error *e)
+int journal_open_in_root(const struct rootfs *r, unsigned flags, struct journal **ret, struct error *e)
 {
 	_cleanup_free_ char *path = NULL;
 	_cleanup_close_ int dirfd = -1;
 	char shown[4096];
 	int k;
 
-	if (!create) {
+	if (!(flags & JOURNAL_CREATE)) {
 		dirfd = rootfs_openat(r, JOURNAL_DIR, O_RDONLY | O_DIRECTORY, 0, ROOTFS_LINKS_IN_ROOT);
 		if (dirfd == -ENOENT)
 			return -ENOENT;
@@ -1033,7 +1059,7 @@ int journal_open_in_root(const struct rootfs *r, bool create, struct journal **r
 				 rootfs_display(r, JOURNAL_DIR, shown, sizeof(shown))), k;
 	if (k < 0)
 		return k;
-	return journal_open(path, create, ret, e);
+	return journal_open(path, flags, ret, e);
 }
 
 void hook_runs_free(struct hook_run *v, size_t n)

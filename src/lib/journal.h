@@ -48,17 +48,21 @@ struct txn_info {
 
 void txn_info_clear(struct txn_info *t);
 
-/* Open (and with create, make: directory 0700, file 0600) the journal at path and bring
- * its schema up to date. Without create a missing journal gives -ENOENT and no message. */
-int journal_open(const char *path, bool create, struct journal **ret, struct error *e);
+enum {
+	JOURNAL_CREATE = 1 << 0,	/* make it if missing: directory 0700, file 0600 */
+	JOURNAL_LOCK = 1 << 1,		/* take the writer lock first (see below) */
+};
+
+/* Open the journal at path and bring its schema up to date. Without JOURNAL_CREATE a
+ * missing journal gives -ENOENT and no message. With JOURNAL_LOCK the writer lock
+ * (flock on "<journal>.lock", which holds the owner's pid) is taken before SQLite opens
+ * the file, and held until journal_close(); held by another process: EXIT_LOCKED and a
+ * message naming its pid. */
+int journal_open(const char *path, unsigned flags, struct journal **ret, struct error *e);
 /* The journal at <root>/var/lib/iommuctl/journal.db, its directory reached through the root fd. */
-int journal_open_in_root(const struct rootfs *r, bool create, struct journal **ret, struct error *e);
+int journal_open_in_root(const struct rootfs *r, unsigned flags, struct journal **ret, struct error *e);
 void journal_close(struct journal *j);
 static inline void journal_closep(struct journal **j) { journal_close(*j); }
-
-/* Take the writer lock (flock on "<journal>.lock", which holds the owner's pid).
- * Held by another process: EXIT_LOCKED and a message naming its pid. */
-int journal_lock(struct journal *j, struct error *e);
 
 int journal_begin(struct journal *j, struct error *e);
 int journal_commit(struct journal *j, struct error *e);

@@ -2,7 +2,20 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # e2e-lib.sh — what run-e2e.sh and power-loss.sh share (sourced, not run): Debian kernel
 # module trees extracted once into $ecache, under one lock and one .complete marker, and
-# executables copied into a guest tree with their libraries. Callers set $cache and $ecache.
+# executables copied into a guest tree with their libraries. Callers define skip_all and
+# call kernel_cache_setup, which sets $cache and $ecache.
+
+# kernel_cache_setup: Debian's kernel packages in $BUILDDIR/kernel-cache (fetched once by
+# tests/kernels/fetch-kernels.sh), the extracted trees in its e2e/; skips the whole test
+# when the packages cannot be fetched.
+kernel_cache_setup() {
+	cache=$BUILDDIR/kernel-cache
+	if ! sh "$SRCDIR/tests/kernels/fetch-kernels.sh" "$cache" >/dev/null 2>"$TEST_TMP/fetch.err"; then
+		skip_all "Debian's kernel packages cannot be fetched: $(tail -n 1 "$TEST_TMP/fetch.err")"
+	fi
+	ecache=$cache/e2e
+	mkdir -p "$ecache"
+}
 
 # kernel_deb REGEX: the newest cached linux-image .deb whose file name matches REGEX.
 kernel_deb() {

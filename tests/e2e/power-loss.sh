@@ -84,12 +84,7 @@ if [ "$(id -u)" != 0 ] && ! unshare -r true 2>/dev/null; then
 fi
 asroot() { if [ "$(id -u)" = 0 ]; then "$@"; else unshare -r "$@"; fi; }
 
-cache=$BUILDDIR/kernel-cache
-if ! sh "$SRCDIR/tests/kernels/fetch-kernels.sh" "$cache" >/dev/null 2>"$TEST_TMP/fetch.err"; then
-	skip_all "Debian's kernel packages cannot be fetched: $(tail -n 1 "$TEST_TMP/fetch.err")"
-fi
-ecache=$cache/e2e
-mkdir -p "$ecache"
+kernel_cache_setup
 work=$(mktemp -d "$BUILDDIR/power-loss.XXXXXX")
 qpid=
 cleanup() {

@@ -62,12 +62,7 @@ if [ "$(id -u)" != 0 ] && ! unshare -r true 2>/dev/null; then
 	skip_all "not root and no user namespaces (unshare -r): the guest's files could not be root-owned"
 fi
 
-cache=$BUILDDIR/kernel-cache
-if ! sh "$SRCDIR/tests/kernels/fetch-kernels.sh" "$cache" >/dev/null 2>"$TEST_TMP/fetch.err"; then
-	skip_all "Debian's kernel packages cannot be fetched: $(tail -n 1 "$TEST_TMP/fetch.err")"
-fi
-ecache=$cache/e2e
-mkdir -p "$ecache"
+kernel_cache_setup
 # Scratch next to the cache: the guest roots hard-link the module trees (one file system), and
 # the disk images (500 MB each) stay out of a possibly small tmpfs /tmp.
 work=$(mktemp -d "$BUILDDIR/e2e-run.XXXXXX")

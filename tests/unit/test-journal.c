@@ -78,7 +78,7 @@ static void test_create(void)
 	struct error e = { 0 };
 	struct stat st;
 
-	ok(journal_open(path_in("new.db"), true, &j, &e) == 0, "a new journal is created");
+	ok(journal_open(path_in("new.db"), JOURNAL_CREATE, &j, &e) == 0, "a new journal is created");
 	ok(journal_schema_version(j) == (int)schema_steps_count, "a new journal is at the newest schema (%u)",
 	   schema_steps_count);
 	ok(stat(path_in("new.db"), &st) == 0 && (st.st_mode & 0777) == 0600, "the journal file is 0600");
@@ -87,7 +87,7 @@ static void test_create(void)
 	ok(scalar(j, "PRAGMA synchronous") == 2, "synchronous is FULL");
 	journal_close(j);
 	j = NULL;
-	ok(journal_open(path_in("absent.db"), false, &j, &e) == -ENOENT && !j,
+	ok(journal_open(path_in("absent.db"), 0, &j, &e) == -ENOENT && !j,
 	   "opening a missing journal without create gives -ENOENT");
 }
 
@@ -100,7 +100,7 @@ static void test_blobs(void)
 	char *back = NULL;
 	size_t len = 0;
 
-	journal_open(path_in("blobs.db"), true, &j, &e);
+	journal_open(path_in("blobs.db"), JOURNAL_CREATE, &j, &e);
 	for (int i = 0; i < 1000; i++)
 		add_txn(j, i % 2 ? "apply" : "rollback", "committed", 0, "/etc/modules", i % 2 ? "a\n" : "b\n",
 			i % 2 ? "b\n" : "a\n");
@@ -144,7 +144,7 @@ static void test_migration(void)
 		     NULL, NULL, NULL);
 	sqlite3_close(db);
 
-	ok(journal_open(path_in("v1.db"), false, &j, &e) == 0, "a schema-1 journal opens: %s", e.text);
+	ok(journal_open(path_in("v1.db"), 0, &j, &e) == 0, "a schema-1 journal opens: %s", e.text);
 	ok(j && journal_schema_version(j) == (int)schema_steps_count, "and is migrated to schema %u",
 	   schema_steps_count);
 	ok(j && scalar(j, "SELECT count(*) FROM sqlite_master WHERE name = 'hook_run'") == 1,
@@ -153,7 +153,7 @@ static void test_migration(void)
 	txn_info_clear(&t);
 	journal_close(j);
 	j = NULL;
-	ok(journal_open(path_in("v1.db"), false, &j, &e) == 0 && journal_schema_version(j) == (int)schema_steps_count,
+	ok(journal_open(path_in("v1.db"), 0, &j, &e) == 0 && journal_schema_version(j) == (int)schema_steps_count,
 	   "opening again is a no-op");
 	journal_close(j);
 	j = NULL;
@@ -161,7 +161,7 @@ static void test_migration(void)
 	sqlite3_open(path_in("future.db"), &db);
 	sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
 	sqlite3_close(db);
-	ok(journal_open(path_in("future.db"), false, &j, &e) < 0 && strstr(e.text, "newer iommuctl"),
+	ok(journal_open(path_in("future.db"), 0, &j, &e) < 0 && strstr(e.text, "newer iommuctl"),
 	   "a journal from a newer schema is refused with a message: %s", e.text);
 
 	int fd = open(path_in("garbage.db"), O_WRONLY | O_CREAT, 0600);
@@ -169,7 +169,7 @@ static void test_migration(void)
 	   "a garbage journal is written");
 	close(fd);
 	memset(&e, 0, sizeof(e));
-	ok(journal_open(path_in("garbage.db"), false, &j, &e) < 0 && e.exit_code == EXIT_IO && strstr(e.text, "garbage.db"),
+	ok(journal_open(path_in("garbage.db"), 0, &j, &e) < 0 && e.exit_code == EXIT_IO && strstr(e.text, "garbage.db"),
 	   "a file that is not a database gives exit 6 and names the file: %s", e.text);
 }
 
@@ -181,7 +181,7 @@ static void test_states(void)
 	bool known, baseline;
 	int64_t id, t1, t2, t3, t4;
 
-	journal_open(path_in("states.db"), true, &j, &e);
+	journal_open(path_in("states.db"), JOURNAL_CREATE, &j, &e);
 	journal_has_baseline(j, &baseline, &e);
 	ok(!baseline, "an empty journal has no baseline");
 	t1 = add_txn(j, "snapshot", "committed", 0, "/etc/modules", "A", "A");
