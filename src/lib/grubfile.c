@@ -386,7 +386,17 @@ static const char *file_eol(const struct grub_file *f)
 	return nl && nl > f->text && nl[-1] == '\r' ? "\r\n" : "\n";
 }
 
-static int new_assignment_add(const struct grub_file *f, const struct cmdline_plan *p,
+/* The 1-based number of the file's last line. */
+static unsigned last_line_number(const struct grub_file *f)
+{
+	unsigned n = 1;
+
+	for (const char *p = f->text, *end = f->text + f->len; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+		n++;
+	return n;
+}
+
+static int new_assignment_add(struct grub_ctx *c, const struct grub_file *f, const struct cmdline_plan *p,
 			      struct strbuf *out)
 {
 	const char *eol = file_eol(f);
@@ -394,6 +404,14 @@ static int new_assignment_add(const struct grub_file *f, const struct cmdline_pl
 	size_t last = final_newline ? f->len - (f->len > 0) : f->len;
 	int r = 0;
 
+	/* A lone '\r' that ends the file is part of the last word; the newline added after
+	 * it would make "\r\n", a line end (CRLF files are read as such), and change what
+	 * the last line says: "a |\r" would become a pipeline open onto the new line. */
+	if (!final_newline && f->text[f->len - 1] == '\r')
+		return cmdline_error_set(c->err, -EBADMSG, CMDLINE_UNSAFE, f->name, last_line_number(f),
+					 "the file ends in a carriage return without a newline, so a line "
+					 "added after it would change this one; end the file with a newline "
+					 "(or remove the carriage return), then run the command again");
 	if (!final_newline)
 		r = strbuf_appends(out, eol);
 	/* A last line ending in a backslash would continue onto the new line (sh
@@ -448,7 +466,7 @@ static int file_render(struct grub_ctx *c, size_t fi, const struct cmdline_plan 
 	if (r >= 0)
 		r = strbuf_append(&out, f->text + pos, f->len - pos);
 	if (r >= 0 && new_default)
-		r = new_assignment_add(f, new_default, &out);
+		r = new_assignment_add(c, f, new_default, &out);
 	if (r == -EBADMSG)
 		return r;
 	if (r < 0)

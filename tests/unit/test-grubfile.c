@@ -144,6 +144,10 @@ static void test_refusals(void)
 		{ "shell character in a parameter", { D "=x\n" }, V("a;b"), -EINVAL, CMDLINE_BAD_PARAM, 0, 0 },
 		{ "quote in a parameter", { D "=x\n" }, V("a=\"b\""), -EINVAL, CMDLINE_BAD_PARAM, 0, 0 },
 		{ "-- in GRUB_CMDLINE_LINUX", { L "=\"-- single\"\n" }, V("iommu=pt"), -EBADMSG, CMDLINE_UNSAFE, 0, 1 },
+		/* Found by fuzz-grubfile: the added line would have made the pipe continue onto it. */
+		{ "a pipe and a lone CR end the file", { "GRUB_TIMEOUT=5\r\ntrue |\r" }, V("iommu=pt"), -EBADMSG,
+		  CMDLINE_UNSAFE, 0, 2 },
+		{ "a lone CR ends the file", { "GRUB_TIMEOUT=5\r" }, V("iommu=pt"), -EBADMSG, CMDLINE_UNSAFE, 0, 1 },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
