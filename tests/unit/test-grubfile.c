@@ -148,6 +148,10 @@ static void test_refusals(void)
 		{ "a pipe and a lone CR end the file", { "GRUB_TIMEOUT=5\r\ntrue |\r" }, V("iommu=pt"), -EBADMSG,
 		  CMDLINE_UNSAFE, 0, 2 },
 		{ "a lone CR ends the file", { "GRUB_TIMEOUT=5\r" }, V("iommu=pt"), -EBADMSG, CMDLINE_UNSAFE, 0, 1 },
+		/* Also found by fuzz-grubfile: the empty line written after a final backslash does not
+		 * end a pipe. */
+		{ "a pipe and a backslash end the file", { "A=1\ntrue | \\" }, V("iommu=pt"), -EBADMSG,
+		  CMDLINE_UNSAFE, 0, 2 },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
