@@ -396,6 +396,16 @@ static unsigned last_line_number(const struct grub_file *f)
 	return n;
 }
 
+/* How many backslashes end text[0..end). */
+static size_t trailing_backslashes(const char *text, size_t end)
+{
+	size_t n = 0;
+
+	while (n < end && text[end - 1 - n] == '\\')
+		n++;
+	return n;
+}
+
 /* Whether the text before the backslash at text[at] ends in an operator that needs
  * more after it (|, ||, &&, a redirection, !). "a |\" is complete at the end of the
  * file, where the backslash is a word; with a line added after it, the backslash and
@@ -423,6 +433,14 @@ static int new_assignment_add(struct grub_ctx *c, const struct grub_file *f, con
 					 "the file ends in a carriage return without a newline, so a line "
 					 "added after it would change this one; end the file with a newline "
 					 "(or remove the carriage return), then run the command again");
+	/* Likewise a backslash that ends the file (an odd run, so not itself escaped): there it
+	 * is part of the last word, and with a newline after it, it joins the line added after
+	 * it, or the empty line below, to this one. */
+	if (!final_newline && trailing_backslashes(f->text, f->len) % 2 == 1)
+		return cmdline_error_set(c->err, -EBADMSG, CMDLINE_UNSAFE, f->name, last_line_number(f),
+					 "the file ends in a backslash without a newline, so a line added "
+					 "after it would join this one; end the file with a newline (or remove "
+					 "the backslash), then run the command again");
 	if (!final_newline)
 		r = strbuf_appends(out, eol);
 	/* A last line ending in a backslash would continue onto the new line (sh

@@ -152,6 +152,11 @@ static void test_refusals(void)
 		 * end a pipe. */
 		{ "a pipe and a backslash end the file", { "A=1\ntrue | \\" }, V("iommu=pt"), -EBADMSG,
 		  CMDLINE_UNSAFE, 0, 2 },
+		/* And the word before such a backslash must not join the new line either. */
+		{ "a backslash ends the file", { "A=1\nT=\\" D "\\\\\\" }, V("iommu=pt"), -EBADMSG,
+		  CMDLINE_UNSAFE, 0, 2 },
+		{ "a backslash ends the file (plain word)", { "A=1\nB=x\\" }, V("iommu=pt"), -EBADMSG,
+		  CMDLINE_UNSAFE, 0, 2 },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
