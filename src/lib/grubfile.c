@@ -406,17 +406,6 @@ static size_t trailing_backslashes(const char *text, size_t end)
 	return n;
 }
 
-/* Whether the text before the backslash at text[at] ends in an operator that needs
- * more after it (|, ||, &&, a redirection, !). "a |\" is complete at the end of the
- * file, where the backslash is a word; with a line added after it, the backslash and
- * newline are joined away and the pipe takes the added line. */
-static bool operator_before_backslash(const char *text, size_t at)
-{
-	while (at > 0 && (text[at - 1] == ' ' || text[at - 1] == '\t'))
-		at--;
-	return at > 0 && strchr("|&<>!", text[at - 1]);
-}
-
 static int new_assignment_add(struct grub_ctx *c, const struct grub_file *f, const struct cmdline_plan *p,
 			      struct strbuf *out)
 {
@@ -444,16 +433,11 @@ static int new_assignment_add(struct grub_ctx *c, const struct grub_file *f, con
 	if (!final_newline)
 		r = strbuf_appends(out, eol);
 	/* A last line ending in a backslash would continue onto the new line (sh
-	 * joins backslash-newline): an empty line ends that statement first, unless
-	 * what comes before the backslash is an operator, which an empty line does not end. */
-	if (r >= 0 && last > 0 && f->text[last - 1] == '\\') {
-		if (operator_before_backslash(f->text, last - 1))
-			return cmdline_error_set(c->err, -EBADMSG, CMDLINE_UNSAFE, f->name, last_line_number(f),
-						 "the last line ends in an operator and a backslash, so it would "
-						 "continue onto a line added after it; remove the backslash, then "
-						 "run the command again");
+	 * joins backslash-newline): an empty line ends that statement first. The
+	 * reader has already refused a file whose last statement the end of the file
+	 * leaves open ("a |\\", "! \\", "f() \\"), which the empty line would not end. */
+	if (r >= 0 && last > 0 && f->text[last - 1] == '\\')
 		r = strbuf_appends(out, eol);
-	}
 	if (r >= 0)
 		r = strbuf_appendf(out, "%s=\"", grub_var_names[GRUB_VAR_DEFAULT]);
 	for (size_t i = 0; r >= 0 && i < p->n_append; i++)

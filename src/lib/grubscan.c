@@ -31,6 +31,7 @@ struct scan_state {
 	unsigned case_depth;		/* inside case … esac: cases nested in it */
 	enum sh_op prev;		/* the operator before the next command */
 	bool cmd_since_op;		/* a command came after the last operator */
+	size_t func_header;		/* offset of a "name()" still waiting for its body, or -1 */
 };
 
 static int refuse_at(struct grub_ctx *c, size_t fi, size_t offset, enum cmdline_reason reason,
@@ -427,6 +428,15 @@ static const struct keyword *keyword_find(const struct sh_fragment *f, const str
 	return NULL;
 }
 
+/* Whether a command that follows a function header is a compound command (if, while,
+ * for, case, { … }), whose block the scan follows like any other. */
+static bool function_body_compound(const struct sh_fragment *f, const struct sh_command *cmd)
+{
+	const struct keyword *k = cmd->n_words ? keyword_find(f, &cmd->words[0]) : NULL;
+
+	return k && (k->kind == KW_OPEN || k->kind == KW_HEADER || k->kind == KW_CASE);
+}
+
 /*
  * Reserved words at the start of a command open and close blocks; a word out
  * of place is a syntax error that would stop sh, so the file is refused.
@@ -519,15 +529,34 @@ static int command_scan(struct grub_ctx *c, size_t fi, const struct sh_command *
 	r = continued_refuse(c, fi, cmd);
 	if (r < 0)
 		return r;
+	st->cmd_since_op = true;
 	if (st->case_depth > 0) {
 		case_words(f, cmd, 0, st);
 		return mentions_refuse(c, fi, cmd, 0);
 	}
+	if (st->func_header != (size_t)-1 && !function_body_compound(f, cmd)) {
+		/* dash takes a simple command as a function's body ("f() X=1"): it runs
+		 * only when f is called, so whatever it sets is not the file's value. */
+		st->func_header = (size_t)-1;
+		return mentions_refuse(c, fi, cmd, 0);
+	}
+	st->func_header = (size_t)-1;
 	r = keywords_skip(c, fi, cmd, st, &w, &done);
 	if (r < 0)
 		return r;
 	if (done)
 		return mentions_refuse(c, fi, cmd, w);
+	if (w == cmd->n_words && w > 0) {
+		/* Only reserved words: "if", "then", "{", "!" … want a command next, which
+		 * may be a ( … ) subshell; "fi", "}" … end one. */
+		const struct keyword *k = keyword_find(f, &cmd->words[w - 1]);
+
+		st->cmd_since_op = k->kind == KW_CLOSE;
+		if (k->kind == KW_PASS && after != SH_OP_LPAREN)
+			return refuse_at(c, fi, cmd->words[w - 1].start, CMDLINE_SYNTAX,
+					 "'!' without a command after it (sh stops reading the file here)");
+		return 0;
+	}
 	if (w == cmd->n_words)
 		return 0;
 	if (word_in(f, &cmd->words[w], opaque))
@@ -594,9 +623,11 @@ static int parens_scan(struct grub_ctx *c, size_t fi, size_t *i, struct scan_sta
 
 	if (it->op == SH_OP_LPAREN) {
 		if (is_function_header(f, *i)) {
+			st->func_header = f->items[*i - 1].command.start;
 			(*i)++;
 			return 0;
 		}
+		st->func_header = (size_t)-1;	/* "f() ( … )": the body is a subshell */
 		if (st->cmd_since_op)
 			return refuse_at(c, fi, it->offset, CMDLINE_SYNTAX,
 					 "'(' in the middle of a command (sh stops reading the file here)");
@@ -618,6 +649,9 @@ static int op_scan(struct grub_ctx *c, size_t fi, size_t *i, struct scan_state *
 		st->cmd_since_op = false;
 		return 0;
 	}
+	if (st->func_header != (size_t)-1 && it->op != SH_OP_NEWLINE && it->op != SH_OP_LPAREN)
+		return refuse_at(c, fi, st->func_header, CMDLINE_SYNTAX,
+				 "a function header without its body (sh stops reading the file here)");
 	switch (it->op) {
 	case SH_OP_LPAREN:
 	case SH_OP_RPAREN:
@@ -648,7 +682,7 @@ static int op_scan(struct grub_ctx *c, size_t fi, size_t *i, struct scan_state *
 static int fragment_scan(struct grub_ctx *c, size_t fi)
 {
 	const struct sh_fragment *f = &c->frags[fi];
-	struct scan_state st = { .prev = SH_OP_NEWLINE };
+	struct scan_state st = { .prev = SH_OP_NEWLINE, .func_header = (size_t)-1 };
 	int r = 0;
 
 	for (size_t i = 0; r >= 0 && i < f->n_items; i++) {
@@ -657,10 +691,13 @@ static int fragment_scan(struct grub_ctx *c, size_t fi)
 			continue;
 		}
 		r = command_scan(c, fi, &f->items[i].command, &st, op_after(f, i));
-		st.cmd_since_op = true;
 	}
 	if (r < 0)
 		return r;
+	/* A line added at the end would become the body ("f()" then "X=1" sets X only when f runs). */
+	if (st.func_header != (size_t)-1)
+		return refuse_at(c, fi, st.func_header, CMDLINE_SYNTAX,
+				 "the file ends after a function header, without its body");
 	if (st.depth > 0 || st.case_depth > 0)
 		return refuse_at(c, fi, f->len, CMDLINE_SYNTAX,
 				 "the file ends inside an if/case/loop, { } or ( ) block");

@@ -109,6 +109,16 @@ static void test_cases(void)
 		  { "GRUB_DISTRIBUTOR=`lsb_release -i -s 2> /dev/null || echo Debian`\n"
 		    "if [ -d /sys/firmware/efi ]; then GRUB_TIMEOUT=1; fi\n" D "=\"quiet iommu=pt\"\n" } },
 		{ "nothing to do", { D "=\"quiet iommu=pt\"\n" }, V("iommu=pt"), V("splash"), { NULL } },
+		/* A reserved word wants a command next, and a ( … ) subshell is one. */
+		{ "subshells after reserved words",
+		  { "if (true); then ! (false); fi\nwhile (false); do (true); done\n{ (true); }\n" D "=\"\"\n" },
+		  V("iommu=pt"), NONE,
+		  { "if (true); then ! (false); fi\nwhile (false); do (true); done\n{ (true); }\n" D "=\"iommu=pt\"\n" } },
+		{ "a function whose body is a subshell", { "f() (true)\n" }, V("iommu=pt"), NONE,
+		  { "f() (true)\n" D "=\"iommu=pt\"\n" } },
+		/* "&" ends a command, so the empty line after the backslash ends the statement. */
+		{ "'&' and a backslash end the file", { "A=1\ntrue & \\\n" }, V("iommu=pt"), NONE,
+		  { "A=1\ntrue & \\\n\n" D "=\"iommu=pt\"\n" } },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
@@ -155,6 +165,22 @@ static void test_refusals(void)
 		/* And the word before such a backslash must not join the new line either. */
 		{ "a backslash ends the file", { "A=1\nT=\\" D "\\\\\\" }, V("iommu=pt"), -EBADMSG,
 		  CMDLINE_UNSAFE, 0, 2 },
+		/* dash runs a function's body, even a simple command, only when it is called: a
+		 * line added after a header without its body would become that body. */
+		{ "a function header ends the file", { "A=1\nf()\n" }, V("iommu=pt"), -EBADMSG,
+		  CMDLINE_SYNTAX, 0, 2 },
+		{ "a function header and a backslash end the file", { "A=1\nf() \\\n" }, V("iommu=pt"),
+		  -EBADMSG, CMDLINE_SYNTAX, 0, 2 },
+		{ "a function header before ';'", { "f() ;\n" D "=x\n" }, V("iommu=pt"), -EBADMSG,
+		  CMDLINE_SYNTAX, 0, 1 },
+		{ "a function whose body is the assignment", { "f() " D "=\"quiet\"\n" }, V("iommu=pt"),
+		  -EBADMSG, CMDLINE_UNSAFE, 0, 1 },
+		{ "a function whose body follows on the next line", { "f()\n" D "=\"quiet\"\n" },
+		  V("iommu=pt"), -EBADMSG, CMDLINE_UNSAFE, 0, 2 },
+		/* dash wants the pipeline after '!' on the same line. */
+		{ "'!' alone", { "A=1\n!\n" D "=x\n" }, V("iommu=pt"), -EBADMSG, CMDLINE_SYNTAX, 0, 2 },
+		{ "'!' and a backslash end the file", { "A=1\n! \\\n" }, V("iommu=pt"), -EBADMSG,
+		  CMDLINE_SYNTAX, 0, 2 },
 		{ "a backslash ends the file (plain word)", { "A=1\nB=x\\" }, V("iommu=pt"), -EBADMSG,
 		  CMDLINE_UNSAFE, 0, 2 },
 	};
