@@ -141,6 +141,44 @@ static bool word_is_name(const struct grub_ctx *c, size_t fi, const struct sh_wo
 	return w->end > w->start && !(s[w->start] >= '0' && s[w->start] <= '9');
 }
 
+/* A word "NAME=…" (any name) that sh takes as an assignment before a command's name. */
+static bool word_is_assignment(const struct grub_ctx *c, size_t fi, const struct sh_word *w)
+{
+	const char *s = frag_text(c, fi);
+	const struct sh_part *p = w->n_parts ? &w->parts[0] : NULL;
+	size_t i;
+
+	if (!p || p->kind != SH_LITERAL || p->quote != SH_UNQUOTED || p->start == p->end ||
+	    s[p->start] == '=' || (s[p->start] >= '0' && s[p->start] <= '9'))
+		return false;
+	for (i = p->start; i < p->end && grub_is_name_char(s[i]); i++)
+		;
+	return i < p->end && s[i] == '=';
+}
+
+/*
+ * The word sh runs as the command: past assignments ("X=1 . file") and the
+ * "command" builtin with its options ("command . file", "command -p exec x"),
+ * which runs even special builtins. n_words when nothing runs ("command -v x"
+ * only prints what x is).
+ */
+static size_t command_name_index(const struct grub_ctx *c, size_t fi, const struct sh_command *cmd,
+				 size_t w)
+{
+	const struct sh_fragment *f = &c->frags[fi];
+	const char *s = frag_text(c, fi);
+
+	while (w < cmd->n_words && word_is_assignment(c, fi, &cmd->words[w]))
+		w++;
+	while (w < cmd->n_words && sh_word_is(f, &cmd->words[w], "command")) {
+		for (w++; w < cmd->n_words && s[cmd->words[w].start] == '-'; w++)
+			if (memchr(s + cmd->words[w].start, 'v', cmd->words[w].end - cmd->words[w].start) ||
+			    memchr(s + cmd->words[w].start, 'V', cmd->words[w].end - cmd->words[w].start))
+				return cmd->n_words;
+	}
+	return w;
+}
+
 /* `export NAME…`: marks variables for export and changes no value. */
 static bool command_exports_names(const struct grub_ctx *c, size_t fi,
 				  const struct sh_command *cmd, size_t w)
@@ -522,7 +560,7 @@ static int command_scan(struct grub_ctx *c, size_t fi, const struct sh_command *
 		".", "source", "eval", "exec", "exit", "return", "alias", NULL,
 	};
 	const struct sh_fragment *f = &c->frags[fi];
-	size_t w = 0;
+	size_t w = 0, name;
 	bool done;
 	int r;
 
@@ -559,10 +597,11 @@ static int command_scan(struct grub_ctx *c, size_t fi, const struct sh_command *
 	}
 	if (w == cmd->n_words)
 		return 0;
-	if (word_in(f, &cmd->words[w], opaque))
-		return refuse_at(c, fi, cmd->words[w].start, CMDLINE_UNSAFE,
+	name = command_name_index(c, fi, cmd, w);
+	if (name < cmd->n_words && word_in(f, &cmd->words[name], opaque))
+		return refuse_at(c, fi, cmd->words[name].start, CMDLINE_UNSAFE,
 				 "'%.*s' can run or skip code the editor cannot see; it cannot tell what the kernel command line will be",
-				 (int)(cmd->words[w].end - cmd->words[w].start), f->text + cmd->words[w].start);
+				 (int)(cmd->words[name].end - cmd->words[name].start), f->text + cmd->words[name].start);
 	for (int var = 0; var < GRUB_N_VARS; var++) {
 		r = var_scan(c, fi, cmd, w, st, var, st->prev, after);
 		if (r < 0)

@@ -116,6 +116,9 @@ static void test_cases(void)
 		  { "if (true); then ! (false); fi\nwhile (false); do (true); done\n{ (true); }\n" D "=\"iommu=pt\"\n" } },
 		{ "a function whose body is a subshell", { "f() (true)\n" }, V("iommu=pt"), NONE,
 		  { "f() (true)\n" D "=\"iommu=pt\"\n" } },
+		/* "command -v" only prints what a name is; nothing runs. */
+		{ "command -v eval", { D "=\"\"\ncommand -v eval >/dev/null\n" }, V("iommu=pt"), NONE,
+		  { D "=\"iommu=pt\"\ncommand -v eval >/dev/null\n" } },
 		/* "&" ends a command, so the empty line after the backslash ends the statement. */
 		{ "'&' and a backslash end the file", { "A=1\ntrue & \\\n" }, V("iommu=pt"), NONE,
 		  { "A=1\ntrue & \\\n\n" D "=\"iommu=pt\"\n" } },
@@ -164,6 +167,15 @@ static void test_refusals(void)
 		  CMDLINE_UNSAFE, 0, 2 },
 		/* And the word before such a backslash must not join the new line either. */
 		{ "a backslash ends the file", { "A=1\nT=\\" D "\\\\\\" }, V("iommu=pt"), -EBADMSG,
+		  CMDLINE_UNSAFE, 0, 2 },
+		/* '.', exec and exit are found past assignments and the "command" builtin. */
+		{ "'.' after an assignment", { D "=x\nA=1 . /etc/x\n" }, V("iommu=pt"), -EBADMSG,
+		  CMDLINE_UNSAFE, 0, 2 },
+		{ "'.' run by command", { D "=x\ncommand . /etc/x\n" }, V("iommu=pt"), -EBADMSG,
+		  CMDLINE_UNSAFE, 0, 2 },
+		{ "exec run by command -p", { D "=x\nA=\"1\" command -p exec true\n" }, V("iommu=pt"),
+		  -EBADMSG, CMDLINE_UNSAFE, 0, 2 },
+		{ "exit after an assignment", { D "=x\nA=1 exit\n" }, V("iommu=pt"), -EBADMSG,
 		  CMDLINE_UNSAFE, 0, 2 },
 		/* dash runs a function's body, even a simple command, only when it is called: a
 		 * line added after a header without its body would become that body. */
