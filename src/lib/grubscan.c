@@ -95,7 +95,8 @@ static bool text_has_name(const struct grub_ctx *c, size_t fi, size_t start, siz
 /*
  * Whether a word could change the variable: its name as literal text (an
  * argument to unset, read, export …) or an expansion that assigns
- * (${VAR:=x}). Plain reads ($VAR, ${VAR:-x}) cannot; $( … ) runs in a
+ * (${VAR:=x}), or an arithmetic expansion that names it ($((VAR=5)) assigns
+ * in the shell itself). Plain reads ($VAR, ${VAR:-x}) cannot; $( … ) runs in a
  * subshell and cannot either. skip bytes of the first part are not looked at.
  */
 static bool word_may_change(const struct grub_ctx *c, size_t fi, const struct sh_word *w,
@@ -106,6 +107,10 @@ static bool word_may_change(const struct grub_ctx *c, size_t fi, const struct sh
 		size_t start = p->start + (i == 0 ? skip : 0);
 
 		if (p->kind == SH_LITERAL && text_has_name(c, fi, start, p->end, var))
+			return true;
+		if (p->kind == SH_SUBST && p->end - p->start >= 3 &&
+		    memcmp(frag_text(c, fi) + p->start, "$((", 3) == 0 &&
+		    text_has_name(c, fi, p->start, p->end, var))
 			return true;
 		if (p->kind != SH_PARAM)
 			continue;

@@ -177,6 +177,9 @@ static void test_refusals(void)
 		  -EBADMSG, CMDLINE_UNSAFE, 0, 2 },
 		{ "exit after an assignment", { D "=x\nA=1 exit\n" }, V("iommu=pt"), -EBADMSG,
 		  CMDLINE_UNSAFE, 0, 2 },
+		/* Arithmetic expansion assigns in the shell itself. */
+		{ "assigned by $((…))", { D "=\"quiet\"\n: \"$((" D "=5))\"\n" }, V("iommu=pt"), -EBADMSG,
+		  CMDLINE_UNSAFE, 0, 2 },
 		/* dash runs a function's body, even a simple command, only when it is called: a
 		 * line added after a header without its body would become that body. */
 		{ "a function header ends the file", { "A=1\nf()\n" }, V("iommu=pt"), -EBADMSG,
