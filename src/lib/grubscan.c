@@ -161,6 +161,53 @@ static bool word_is_assignment(const struct grub_ctx *c, size_t fi, const struct
 	return i < p->end && s[i] == '=';
 }
 
+/* Whether a word has an expansion ($x, ${x}, $(…), `…`), so its value is not in the text. */
+static bool word_expands(const struct sh_word *w)
+{
+	for (size_t i = 0; i < w->n_parts; i++)
+		if (w->parts[i].kind == SH_PARAM || w->parts[i].kind == SH_SUBST)
+			return true;
+	return false;
+}
+
+/*
+ * Whether a word without expansions is s once sh has removed its quotes and
+ * backslashes: sh finds a builtin by that value, so '.', "ev"al and \exec
+ * all run what they spell.
+ */
+static bool word_value_is(const struct grub_ctx *c, size_t fi, const struct sh_word *w, const char *s)
+{
+	const char *t = frag_text(c, fi);
+	size_t n = strlen(s), k = 0;
+
+	if (word_expands(w))
+		return false;
+	for (size_t i = 0; i < w->n_parts; i++) {
+		const struct sh_part *p = &w->parts[i];
+		size_t start = p->start, end = p->end;
+
+		if (p->kind == SH_ESCAPE) {	/* "\x" is x; a backslash-newline is nothing */
+			start++;
+			if (start < end && t[start] == '\n')
+				continue;
+		}
+		if (end - start > n - k || memcmp(t + start, s + k, end - start) != 0)
+			return false;
+		k += end - start;
+	}
+	return k == n;
+}
+
+/* The entry of list that the word's value is, or NULL. */
+static const char *word_value_in(const struct grub_ctx *c, size_t fi, const struct sh_word *w,
+				 const char *const *list)
+{
+	for (size_t i = 0; list[i]; i++)
+		if (word_value_is(c, fi, w, list[i]))
+			return list[i];
+	return NULL;
+}
+
 /*
  * The word sh runs as the command: past assignments ("X=1 . file") and the
  * "command" builtin with its options ("command . file", "command -p exec x"),
@@ -170,12 +217,11 @@ static bool word_is_assignment(const struct grub_ctx *c, size_t fi, const struct
 static size_t command_name_index(const struct grub_ctx *c, size_t fi, const struct sh_command *cmd,
 				 size_t w)
 {
-	const struct sh_fragment *f = &c->frags[fi];
 	const char *s = frag_text(c, fi);
 
 	while (w < cmd->n_words && word_is_assignment(c, fi, &cmd->words[w]))
 		w++;
-	while (w < cmd->n_words && sh_word_is(f, &cmd->words[w], "command")) {
+	while (w < cmd->n_words && word_value_is(c, fi, &cmd->words[w], "command")) {
 		for (w++; w < cmd->n_words && s[cmd->words[w].start] == '-'; w++)
 			if (memchr(s + cmd->words[w].start, 'v', cmd->words[w].end - cmd->words[w].start) ||
 			    memchr(s + cmd->words[w].start, 'V', cmd->words[w].end - cmd->words[w].start))
@@ -380,15 +426,6 @@ static int var_scan(struct grub_ctx *c, size_t fi, const struct sh_command *cmd,
 	return assignment_scan(c, fi, cmd, w, aw, st, var, before, after);
 }
 
-static bool word_in(const struct sh_fragment *f, const struct sh_word *w,
-		    const char *const *list)
-{
-	for (size_t i = 0; list[i]; i++)
-		if (sh_word_is(f, w, list[i]))
-			return true;
-	return false;
-}
-
 static int block_push(struct grub_ctx *c, size_t fi, size_t offset, struct scan_state *st,
 		      enum block b)
 {
@@ -558,12 +595,37 @@ static int continued_refuse(struct grub_ctx *c, size_t fi, const struct sh_comma
 	return 0;
 }
 
-static int command_scan(struct grub_ctx *c, size_t fi, const struct sh_command *cmd,
-			struct scan_state *st, enum sh_op after)
+/* Refuse a command whose name the editor cannot know, or a builtin that runs or skips code it cannot see. */
+static int command_name_refuse(struct grub_ctx *c, size_t fi, const struct sh_command *cmd, size_t name)
 {
 	static const char *const opaque[] = {
 		".", "source", "eval", "exec", "exit", "return", "alias", NULL,
 	};
+	const char *text = frag_text(c, fi), *builtin;
+	const struct sh_word *nw;
+
+	if (name == cmd->n_words)
+		return 0;
+	nw = &cmd->words[name];
+	if (word_expands(nw)) {
+		const char *nl = memchr(text + nw->start, '\n', nw->end - nw->start);
+		size_t shown = nl ? (size_t)(nl - (text + nw->start)) : nw->end - nw->start;
+
+		return refuse_at(c, fi, nw->start, CMDLINE_UNSAFE,
+				 "the command's name (%.*s) comes from an expansion, so the editor cannot tell what it runs",
+				 (int)shown, text + nw->start);
+	}
+	builtin = word_value_in(c, fi, nw, opaque);
+	if (builtin)
+		return refuse_at(c, fi, nw->start, CMDLINE_UNSAFE,
+				 "'%s' can run or skip code the editor cannot see; it cannot tell what the kernel command line will be",
+				 builtin);
+	return 0;
+}
+
+static int command_scan(struct grub_ctx *c, size_t fi, const struct sh_command *cmd,
+			struct scan_state *st, enum sh_op after)
+{
 	const struct sh_fragment *f = &c->frags[fi];
 	size_t w = 0, name;
 	bool done;
@@ -603,10 +665,9 @@ static int command_scan(struct grub_ctx *c, size_t fi, const struct sh_command *
 	if (w == cmd->n_words)
 		return 0;
 	name = command_name_index(c, fi, cmd, w);
-	if (name < cmd->n_words && word_in(f, &cmd->words[name], opaque))
-		return refuse_at(c, fi, cmd->words[name].start, CMDLINE_UNSAFE,
-				 "'%.*s' can run or skip code the editor cannot see; it cannot tell what the kernel command line will be",
-				 (int)(cmd->words[name].end - cmd->words[name].start), f->text + cmd->words[name].start);
+	r = command_name_refuse(c, fi, cmd, name);
+	if (r < 0)
+		return r;
 	for (int var = 0; var < GRUB_N_VARS; var++) {
 		r = var_scan(c, fi, cmd, w, st, var, st->prev, after);
 		if (r < 0)

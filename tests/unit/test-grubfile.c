@@ -175,6 +175,12 @@ static void test_refusals(void)
 		  CMDLINE_UNSAFE, 0, 2 },
 		{ "exec run by command -p", { D "=x\nA=\"1\" command -p exec true\n" }, V("iommu=pt"),
 		  -EBADMSG, CMDLINE_UNSAFE, 0, 2 },
+		/* sh finds a builtin by the word's value, quotes and backslashes removed. */
+		{ "quoted '.'", { D "=x\n'.' /etc/x\n" }, V("iommu=pt"), -EBADMSG, CMDLINE_UNSAFE, 0, 2 },
+		{ "eval spelled with quotes and a continuation", { D "=x\n\"ev\"a\\\nl x\n" }, V("iommu=pt"),
+		  -EBADMSG, CMDLINE_UNSAFE, 0, 2 },
+		{ "a command named by an expansion", { D "=x\nE=.\n$E /etc/x\n" }, V("iommu=pt"), -EBADMSG,
+		  CMDLINE_UNSAFE, 0, 3 },
 		{ "exit after an assignment", { D "=x\nA=1 exit\n" }, V("iommu=pt"), -EBADMSG,
 		  CMDLINE_UNSAFE, 0, 2 },
 		/* Arithmetic expansion assigns in the shell itself. */
