@@ -518,6 +518,23 @@ static bool function_body_compound(const struct sh_fragment *f, const struct sh_
 }
 
 /*
+ * Inside a case the scan only counts nesting, so the reserved words at the
+ * start of a command in its body are skipped here. False when the command is
+ * a for or case header, which runs nothing by itself.
+ */
+static bool case_body_words_skip(const struct sh_fragment *f, const struct sh_command *cmd,
+				 size_t *ret_w)
+{
+	size_t w = 0;
+
+	for (const struct keyword *k; w < cmd->n_words && (k = keyword_find(f, &cmd->words[w])); w++)
+		if (k->kind == KW_HEADER || k->kind == KW_CASE)
+			return false;
+	*ret_w = w;
+	return true;
+}
+
+/*
  * Reserved words at the start of a command open and close blocks; a word out
  * of place is a syntax error that would stop sh, so the file is refused.
  * Returns the index of the first other word; *ret_done when the rest of the
@@ -637,7 +654,12 @@ static int command_scan(struct grub_ctx *c, size_t fi, const struct sh_command *
 	st->cmd_since_op = true;
 	if (st->case_depth > 0) {
 		case_words(f, cmd, 0, st);
-		return mentions_refuse(c, fi, cmd, 0);
+		r = mentions_refuse(c, fi, cmd, 0);
+		/* "a)" and "a|b)" are patterns; a command in a pipeline runs in a subshell */
+		if (r >= 0 && after != SH_OP_RPAREN && after != SH_OP_PIPE &&
+		    case_body_words_skip(f, cmd, &w))
+			r = command_name_refuse(c, fi, cmd, command_name_index(c, fi, cmd, w));
+		return r;
 	}
 	if (st->func_header != (size_t)-1 && !function_body_compound(f, cmd)) {
 		/* dash takes a simple command as a function's body ("f() X=1"): it runs

@@ -116,6 +116,11 @@ static void test_cases(void)
 		  { "if (true); then ! (false); fi\nwhile (false); do (true); done\n{ (true); }\n" D "=\"iommu=pt\"\n" } },
 		{ "a function whose body is a subshell", { "f() (true)\n" }, V("iommu=pt"), NONE,
 		  { "f() (true)\n" D "=\"iommu=pt\"\n" } },
+		/* Patterns are no commands, and a pipeline runs in a subshell. */
+		{ "patterns and pipelines in a case",
+		  { "case $x in $a|eval) case $y in (c) :;; esac;; *) exit | cat;; esac\n" D "=\"\"\n" },
+		  V("iommu=pt"), NONE,
+		  { "case $x in $a|eval) case $y in (c) :;; esac;; *) exit | cat;; esac\n" D "=\"iommu=pt\"\n" } },
 		/* "command -v" only prints what a name is; nothing runs. */
 		{ "command -v eval", { D "=\"\"\ncommand -v eval >/dev/null\n" }, V("iommu=pt"), NONE,
 		  { D "=\"iommu=pt\"\ncommand -v eval >/dev/null\n" } },
@@ -181,6 +186,10 @@ static void test_refusals(void)
 		  -EBADMSG, CMDLINE_UNSAFE, 0, 2 },
 		{ "a command named by an expansion", { D "=x\nE=.\n$E /etc/x\n" }, V("iommu=pt"), -EBADMSG,
 		  CMDLINE_UNSAFE, 0, 3 },
+		{ "'.' in a case", { D "=x\ncase a in a) . /etc/x;; esac\n" }, V("iommu=pt"), -EBADMSG,
+		  CMDLINE_UNSAFE, 0, 2 },
+		{ "exit in a case, on its own line", { D "=x\ncase a in\na)\n\tif exit; then :; fi\nesac\n" },
+		  V("iommu=pt"), -EBADMSG, CMDLINE_UNSAFE, 0, 4 },
 		{ "exit after an assignment", { D "=x\nA=1 exit\n" }, V("iommu=pt"), -EBADMSG,
 		  CMDLINE_UNSAFE, 0, 2 },
 		/* Arithmetic expansion assigns in the shell itself. */
