@@ -824,7 +824,7 @@ static int fragment_scan(struct grub_ctx *c, size_t fi)
 	/* A line added at the end would become the body ("f()" then "X=1" sets X only when f runs). */
 	if (st.func_header != (size_t)-1)
 		return refuse_at(c, fi, st.func_header, CMDLINE_SYNTAX,
-				 "the file ends after a function header, without its body");
+				 "the file ends after a function header, without its body; write the body or remove the header");
 	if (st.depth > 0 || st.case_depth > 0)
 		return refuse_at(c, fi, f->len, CMDLINE_SYNTAX,
 				 "the file ends inside an if/case/loop, { } or ( ) block");
