@@ -24,9 +24,18 @@ enum block {
 
 #define MAX_NESTING 64
 
+/* Where a scan is inside an open block. */
+enum block_part {
+	PART_HEAD,	/* the condition of if/elif/while/until, a for header */
+	PART_BODY,	/* after then/do, or inside { }, ( ), case */
+	PART_ELSE,	/* after else */
+};
+
 /* Where a scan is inside one file. */
 struct scan_state {
 	enum block open[MAX_NESTING];	/* the compound commands not yet closed */
+	enum block_part part[MAX_NESTING];
+	bool filled[MAX_NESTING];	/* a command since the block's last reserved word */
 	unsigned depth;
 	unsigned case_depth;		/* inside case … esac: cases nested in it */
 	enum sh_op prev;		/* the operator before the next command */
@@ -426,13 +435,24 @@ static int var_scan(struct grub_ctx *c, size_t fi, const struct sh_command *cmd,
 	return assignment_scan(c, fi, cmd, w, aw, st, var, before, after);
 }
 
+/* A command in the innermost block, which sh needs between its reserved words. */
+static void block_fill(struct scan_state *st)
+{
+	if (st->depth > 0)
+		st->filled[st->depth - 1] = true;
+}
+
 static int block_push(struct grub_ctx *c, size_t fi, size_t offset, struct scan_state *st,
 		      enum block b)
 {
 	if (st->depth == MAX_NESTING)
 		return refuse_at(c, fi, offset, CMDLINE_SYNTAX, "blocks nested more than %d deep",
 				 MAX_NESTING);
-	st->open[st->depth++] = b;
+	block_fill(st);	/* the compound command is a command of the block around it */
+	st->open[st->depth] = b;
+	st->part[st->depth] = b == BLOCK_IF || b == BLOCK_LOOP ? PART_HEAD : PART_BODY;
+	st->filled[st->depth] = false;
+	st->depth++;
 	return 0;
 }
 
@@ -518,6 +538,43 @@ static bool function_body_compound(const struct sh_fragment *f, const struct sh_
 }
 
 /*
+ * A reserved word that goes on with the innermost block (then, elif, else, do)
+ * or ends it (fi, done, }): sh wants it in its place (then after the
+ * condition, else after then …) and a command before it.
+ */
+static int block_word(struct grub_ctx *c, size_t fi, size_t offset, struct scan_state *st,
+		      const struct keyword *k)
+{
+	unsigned top = st->depth - 1;
+	enum block_part next = PART_BODY;
+	bool placed;
+
+	if (!block_top(st, k->block))
+		placed = false;
+	else if (k->kind == KW_CLOSE)
+		placed = st->part[top] != PART_HEAD;
+	else if (strcmp(k->word, "then") == 0 || strcmp(k->word, "do") == 0)
+		placed = st->part[top] == PART_HEAD;
+	else {	/* elif, else */
+		placed = st->part[top] == PART_BODY;
+		next = strcmp(k->word, "elif") == 0 ? PART_HEAD : PART_ELSE;
+	}
+	if (!placed)
+		return refuse_at(c, fi, offset, CMDLINE_SYNTAX,
+				 "'%s' out of place (sh stops reading the file here)", k->word);
+	if (!st->filled[top])
+		return refuse_at(c, fi, offset, CMDLINE_SYNTAX,
+				 "'%s' with no command before it (sh stops reading the file here)", k->word);
+	if (k->kind == KW_CLOSE)
+		st->depth--;
+	else {
+		st->part[top] = next;
+		st->filled[top] = false;
+	}
+	return 0;
+}
+
+/*
  * Inside a case the scan only counts nesting, so the reserved words at the
  * start of a command in its body are skipped here. False when the command is
  * a for or case header, which runs nothing by itself.
@@ -554,15 +611,14 @@ static int keywords_skip(struct grub_ctx *c, size_t fi, const struct sh_command 
 
 		if (!k)
 			break;
-		if ((k->kind == KW_CLOSE || k->kind == KW_INSIDE) && !block_top(st, k->block))
-			return refuse_at(c, fi, word->start, CMDLINE_SYNTAX,
-					 "'%s' out of place (sh stops reading the file here)", k->word);
-		if (k->kind == KW_CLOSE)
-			st->depth--;
+		if (k->kind == KW_CLOSE || k->kind == KW_INSIDE)
+			r = block_word(c, fi, word->start, st, k);
 		else if (k->kind == KW_OPEN)
 			r = block_push(c, fi, word->start, st, k->block);
 		else if (k->kind == KW_HEADER || k->kind == KW_CASE) {
 			r = block_push(c, fi, word->start, st, k->block);
+			if (r >= 0)
+				block_fill(st);	/* a for header stands for the condition */
 			if (r >= 0 && k->kind == KW_CASE) {
 				st->case_depth = 1;
 				case_words(f, cmd, w + 1, st);
@@ -661,6 +717,11 @@ static int command_scan(struct grub_ctx *c, size_t fi, const struct sh_command *
 			r = command_name_refuse(c, fi, cmd, command_name_index(c, fi, cmd, w));
 		return r;
 	}
+	if (st->func_header != (size_t)-1 && cmd->n_words > 0 && keyword_find(f, &cmd->words[0]) &&
+	    !function_body_compound(f, cmd))
+		return refuse_at(c, fi, cmd->words[0].start, CMDLINE_SYNTAX,
+				 "'%.*s' cannot start a function's body (sh stops reading the file here)",
+				 (int)(cmd->words[0].end - cmd->words[0].start), f->text + cmd->words[0].start);
 	if (st->func_header != (size_t)-1 && !function_body_compound(f, cmd)) {
 		/* dash takes a simple command as a function's body ("f() X=1"): it runs
 		 * only when f is called, so whatever it sets is not the file's value. */
@@ -684,6 +745,7 @@ static int command_scan(struct grub_ctx *c, size_t fi, const struct sh_command *
 					 "'!' without a command after it (sh stops reading the file here)");
 		return 0;
 	}
+	block_fill(st);	/* a command, or only redirections */
 	if (w == cmd->n_words)
 		return 0;
 	name = command_name_index(c, fi, cmd, w);
@@ -711,11 +773,23 @@ static enum sh_op op_after(const struct sh_fragment *f, size_t i)
 	return op;
 }
 
-/* `name ( )`: a function definition, not a subshell. */
-static bool is_function_header(const struct sh_fragment *f, size_t i)
+/* `name ( )`: a function definition, not a subshell, also right after a reserved
+ * word ("then f() …"). sh wants a name there ("X=f()" is no function). */
+static bool is_function_header(const struct grub_ctx *c, size_t fi, size_t i)
 {
-	return i > 0 && f->items[i - 1].kind == SH_ITEM_COMMAND &&
-	       f->items[i - 1].command.n_words == 1 && i + 1 < f->n_items &&
+	const struct sh_fragment *f = &c->frags[fi];
+	const struct sh_command *cmd = i > 0 && f->items[i - 1].kind == SH_ITEM_COMMAND ?
+					       &f->items[i - 1].command : NULL;
+
+	if (!cmd || cmd->n_words == 0 || !word_is_name(c, fi, &cmd->words[cmd->n_words - 1]))
+		return false;
+	for (size_t w = 0; w + 1 < cmd->n_words; w++) {
+		const struct keyword *k = keyword_find(f, &cmd->words[w]);
+
+		if (!k || k->kind == KW_CLOSE || k->kind == KW_HEADER || k->kind == KW_CASE)
+			return false;
+	}
+	return i + 1 < f->n_items &&
 	       f->items[i + 1].kind == SH_ITEM_OP && f->items[i + 1].op == SH_OP_RPAREN;
 }
 
@@ -749,7 +823,7 @@ static int parens_scan(struct grub_ctx *c, size_t fi, size_t *i, struct scan_sta
 	const struct sh_item *it = &f->items[*i];
 
 	if (it->op == SH_OP_LPAREN) {
-		if (is_function_header(f, *i)) {
+		if (is_function_header(c, fi, *i)) {
 			st->func_header = f->items[*i - 1].command.start;
 			(*i)++;
 			return 0;
@@ -763,6 +837,9 @@ static int parens_scan(struct grub_ctx *c, size_t fi, size_t *i, struct scan_sta
 	if (!block_top(st, BLOCK_PAREN))
 		return refuse_at(c, fi, it->offset, CMDLINE_SYNTAX,
 				 "')' without its '(' (sh stops reading the file here)");
+	if (!st->filled[st->depth - 1])
+		return refuse_at(c, fi, it->offset, CMDLINE_SYNTAX,
+				 "')' with no command before it (sh stops reading the file here)");
 	st->depth--;
 	return 0;
 }

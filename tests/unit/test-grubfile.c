@@ -211,6 +211,17 @@ static void test_refusals(void)
 		{ "'!' alone", { "A=1\n!\n" D "=x\n" }, V("iommu=pt"), -EBADMSG, CMDLINE_SYNTAX, 0, 2 },
 		{ "'!' and a backslash end the file", { "A=1\n! \\\n" }, V("iommu=pt"), -EBADMSG,
 		  CMDLINE_SYNTAX, 0, 2 },
+		/* Found by test-grub-sh: files sh cannot read, which the reader took. */
+		{ "if without then", { "if true\nfi\n" D "=x\n" }, V("iommu=pt"), -EBADMSG, CMDLINE_SYNTAX, 0, 2 },
+		{ "then without a command", { "if true; then\nfi\n" }, V("iommu=pt"), -EBADMSG, CMDLINE_SYNTAX,
+		  0, 2 },
+		{ "else before then", { "while true; else :; done\n" }, V("iommu=pt"), -EBADMSG, CMDLINE_SYNTAX,
+		  0, 1 },
+		{ "an empty subshell", { "A=1\n( )\n" }, V("iommu=pt"), -EBADMSG, CMDLINE_SYNTAX, 0, 2 },
+		{ "'fi' as a function's body", { "if true; then f()\nfi\n" }, V("iommu=pt"), -EBADMSG,
+		  CMDLINE_SYNTAX, 0, 2 },
+		{ "an assignment is no function name", { "X=\\\nf() (true)\n" }, V("iommu=pt"), -EBADMSG,
+		  CMDLINE_SYNTAX, 0, 2 },
 		{ "a backslash ends the file (plain word)", { "A=1\nB=x\\" }, V("iommu=pt"), -EBADMSG,
 		  CMDLINE_UNSAFE, 0, 2 },
 	};

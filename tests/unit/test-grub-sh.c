@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test-grub-sh.c — the grub editor against sh itself, on generated files (TAP).
+ *
+ * The fuzzer's oracle is the editor's own reader, so a construct that both
+ * misread (a function header before the added line, '.' inside a case) went
+ * unnoticed. Here /bin/sh (dash on Debian, as grub-mkconfig runs it) is the
+ * judge: files are put together from pieces of sh that /etc/default/grub files
+ * hold or could hold, and for every one the editor accepts, sh must read it,
+ * and sourcing the edited file must give the old kernel command line with
+ * iommu=* replaced by iommu=pt. A second edit must change nothing.
+ *
+ * usage: test-grub-sh [CASES [SEED]]   (default 1500 cases, seed 1)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "grubfile.h"
+#include "macros.h"
+#include "tap.h"
+
+#define D "GRUB_CMDLINE_LINUX_DEFAULT"
+#define L "GRUB_CMDLINE_LINUX"
+
+extern char **environ;
+
+/* Pieces of sh; each is harmless to run (no command writes anything). */
+static const char *const pieces[] = {
+	D "=\"quiet\"", D "=\"quiet splash\"", D "=quiet", "export " D "=\"a b\"",
+	D "=\"$" D " x=1\"", D "=\"${" D "} iommu=soft\"", L "=\"ro\"", L "=\"$" L " y=2\"",
+	L "=\"\"", "GRUB_TIMEOUT=5", "X=1", "export X", "readonly Y=1", "unset X",
+	"if true; then X=2; fi", "if (true); then X=3; fi", "if true; then " D "=i; fi",
+	"while false; do :; done", "for v in a b; do X=$v; done",
+	"case a in a) X=1;; esac", "case a in a) . ./inc;; esac", "case $X in (1) :;; esac",
+	"f() { X=1; }", "f() X=1", "f()", "f() " D "=f", "f() (true)", "f", "g() {", "}",
+	"! true", "! (false)", "!", "true | true", "true &&", "X=1 && true", "false || X=2",
+	"true &", "true ;", ". ./inc", "command . ./inc", "X=1 . ./inc", "'.' ./inc",
+	"command -v eval >/dev/null", "eval 'X=4'", "eval '" D "=e'", "E=:", "$E", "E=.; $E ./inc",
+	": $((Z=1))", ": \"$((" D "=7))\"", "echo hi >/dev/null", "true \\", "X=\\", "\\",
+	"# a comment \\", "# " D "=\"commented\"", "", "(" D "=sub)", "{ " D "=brace; }",
+	D "=${" D ":-dflt}", ": ${" D ":=x}", "return 0", "exit 0", "Z=$(echo " D "=c)",
+	"Z=`true`", "'" D "'=q", D "=\"quiet\" true", "set -- a", "then", "fi", "esac",
+	D "=\"quiet\"; X=1", "X=1; " D "=\"a\"", "if true", "then " D "=\"t\"", "(", ")",
+	"else X=5", "elif false; then X=6", "while true", "do", "done", "{", "( )",
+	"then f() { X=1; }", "g() { " D "=g; }", "X=1 # " D "=\"in a comment\"",
+};
+
+static uint64_t rng_state;
+
+static unsigned rng(unsigned n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (unsigned)(rng_state % n);
+}
+
+/* Put a file together: 1–5 pieces, mostly one per line, now and then joined by
+ * "; " or " && ", sometimes without a final newline. */
+static size_t file_make(char *buf, size_t size)
+{
+	unsigned n = 1 + rng(5);
+	size_t len = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		const char *sep = i == 0 ? "" : rng(6) == 0 ? "; " : rng(8) == 0 ? " && " : "\n";
+		int k = snprintf(buf + len, size - len, "%s%s", sep, pieces[rng(ARRAY_SIZE(pieces))]);
+
+		if (k < 0 || (size_t)k >= size - len)
+			break;
+		len += (size_t)k;
+	}
+	if (rng(5) != 0 && len + 1 < size)
+		buf[len++] = '\n';
+	buf[len] = '\0';
+	return len;
+}
+
+static int file_write(const char *path, const char *text, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != (ssize_t)len)
+		r = -EIO;
+	close(fd);
+	return r;
+}
+
+/* Run sh with args; its stdout (up to size-1 bytes) into out. Returns the exit status. */
+static int sh_run(char *const argv[], char *out, size_t size)
+{
+	posix_spawn_file_actions_t fa;
+	int pipefd[2], status = -1;
+	size_t got = 0;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
+	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+	if (posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ) != 0)
+		pid = -1;
+	posix_spawn_file_actions_destroy(&fa);
+	close(pipefd[1]);
+	for (ssize_t k; pid > 0 && (k = read(pipefd[0], out + got, size - 1 - got)) > 0;)
+		got += (size_t)k;
+	out[got] = '\0';
+	close(pipefd[0]);
+	if (pid > 0 && waitpid(pid, &status, 0) == pid)
+		return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+	return -1;
+}
+
+static bool sh_reads(const char *dir)
+{
+	char path[4200], out[8];
+
+	snprintf(path, sizeof(path), "%s/grub", dir);
+	return sh_run((char *[]) { "sh", "-n", path, NULL }, out, sizeof(out)) == 0;
+}
+
+/*
+ * Source dir/grub the way grub-mkconfig does and give "L D" (the kernel sees
+ * GRUB_CMDLINE_LINUX, then GRUB_CMDLINE_LINUX_DEFAULT). False when sh failed or
+ * the file ended the shell (the end marker is missing).
+ */
+static bool sh_cmdline(const char *dir, char *out, size_t size)
+{
+	static const char script[] =
+		"cd \"$1\" || exit 1; unset " D " " L "; . ./grub; "
+		"printf '%s %s\\036' \"${" L "-}\" \"${" D "-}\"";
+	char *end;
+
+	if (sh_run((char *[]) { "sh", "-c", (char *)script, "sh", (char *)dir, NULL }, out, size) != 0)
+		return false;
+	end = strrchr(out, '\036');
+	if (!end)
+		return false;
+	*end = '\0';
+	return true;
+}
+
+static int token_compare(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Split on blanks, drop iommu=* when asked, sort: two lines compare as multisets. */
+static size_t tokens(char *line, char **tok, size_t max, bool drop_iommu)
+{
+	size_t n = 0;
+
+	for (char *save = NULL, *t = strtok_r(line, " \t\n", &save); t && n < max;
+	     t = strtok_r(NULL, " \t\n", &save))
+		if (!drop_iommu || strncmp(t, "iommu=", 6) != 0)
+			tok[n++] = t;
+	qsort(tok, n, sizeof(*tok), token_compare);
+	return n;
+}
+
+/* Whether after is before with every iommu=* replaced by one iommu=pt. */
+static bool cmdline_intended(char *before, char *after)
+{
+	char *tb[256], *ta[257];
+	size_t nb = tokens(before, tb, 255, true), na = tokens(after, ta, 256, false);
+
+	tb[nb++] = "iommu=pt";
+	qsort(tb, nb, sizeof(*tb), token_compare);
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (strcmp(ta[i], tb[i]) != 0)
+			return false;
+	return true;
+}
+
+static void diag_text(const char *why, const char *text)
+{
+	printf("# %s: \"", why);
+	for (const char *p = text; *p; p++)
+		if (*p == '\n')
+			printf("\\n");
+		else if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else
+			putchar(*p);
+	printf("\"\n");
+}
+
+struct tally {
+	unsigned cases, accepted, refused, sh_failed, unreadable, wrong, unstable, diagnosed;
+};
+
+static void case_run(const char *dir, struct tally *t)
+{
+	static const char *const add[] = { "iommu=pt", NULL };
+	char text[1024], path[4200], before[4096], after[4096];
+	size_t len = file_make(text, sizeof(text));
+	struct grub_file f = { .name = "/etc/default/grub", .text = text, .len = len };
+	struct cmdline_error err;
+	char **texts = NULL, **again = NULL;
+	const char *fault = NULL;
+
+	t->cases++;
+	if (grub_edit_cmdline(&f, 1, add, NULL, &texts, &err) < 0) {
+		t->refused++;
+		return;
+	}
+	t->accepted++;
+	snprintf(path, sizeof(path), "%s/grub", dir);
+	if (file_write(path, text, len) < 0)
+		fault = "cannot write the case";
+	else if (!sh_reads(dir)) {
+		t->unreadable++;
+		fault = "accepted a file sh cannot read";
+	} else if (!sh_cmdline(dir, before, sizeof(before)))
+		t->sh_failed++;	/* sh stops in it (exit, a missing file): nothing to compare */
+	else if (texts[0]) {
+		struct grub_file g = { .name = f.name, .text = texts[0], .len = strlen(texts[0]) };
+
+		if (file_write(path, texts[0], g.len) < 0)
+			fault = "cannot write the edit";
+		else if (!sh_cmdline(dir, after, sizeof(after)) || !cmdline_intended(before, after)) {
+			t->wrong++;
+			fault = "the edit does not give sh the intended command line";
+		} else if (grub_edit_cmdline(&g, 1, add, NULL, &again, &err) < 0 || again[0]) {
+			t->unstable++;
+			fault = "a second edit refused or changed the file again";
+		}
+		if (again)
+			grub_texts_free(again, 1);
+	} else if (!cmdline_intended(strcpy(after, before), before)) {
+		t->wrong++;
+		fault = "nothing to do, but sh does not see iommu=pt alone";
+	}
+	if (fault && t->diagnosed++ < 10) {
+		diag_text(fault, text);
+		if (texts[0])
+			diag_text("edited", texts[0]);
+	}
+	grub_texts_free(texts, 1);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned n = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 1500;
+	char dir[] = "/tmp/test-grub-sh.XXXXXX", inc[64];
+	struct tally t = {0};
+
+	rng_state = argc > 2 ? strtoull(argv[2], NULL, 10) : 1;
+	rng_state = rng_state * 0x9e3779b97f4a7c15ULL + 1;
+	if (!mkdtemp(dir)) {
+		printf("Bail out! cannot make a directory under /tmp: %s\n", strerror(errno));
+		return 1;
+	}
+	/* what ". ./inc" reads */
+	snprintf(inc, sizeof(inc), "%s/inc", dir);
+	if (file_write(inc, D "=\"from-inc\"\n", strlen(D "=\"from-inc\"\n")) < 0) {
+		printf("Bail out! cannot write %s\n", inc);
+		return 1;
+	}
+	for (unsigned i = 0; i < n; i++)
+		case_run(dir, &t);
+	unlink(inc);
+	snprintf(inc, sizeof(inc), "%s/grub", dir);
+	unlink(inc);
+	rmdir(dir);
+
+	printf("# %u cases: %u accepted (%u where sh itself stops), %u refused\n", t.cases, t.accepted,
+	       t.sh_failed, t.refused);
+	ok(t.unreadable == 0, "every file the editor accepts, sh reads (%u not)", t.unreadable);
+	ok(t.wrong == 0, "every accepted edit gives sh the old command line with iommu=pt (%u not)", t.wrong);
+	ok(t.unstable == 0, "a second edit changes nothing (%u did)", t.unstable);
+	/* a generator that makes only refused (or only accepted) files tests nothing */
+	ok(t.accepted - t.sh_failed >= n / 10 && t.refused >= n / 10,
+	   "at least a tenth of the cases compared (%u) and a tenth refused (%u)", t.accepted - t.sh_failed,
+	   t.refused);
+	return tap_done();
+}
