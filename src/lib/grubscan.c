@@ -726,7 +726,10 @@ static int command_scan(struct grub_ctx *c, size_t fi, const struct sh_command *
 		/* dash takes a simple command as a function's body ("f() X=1"): it runs
 		 * only when f is called, so whatever it sets is not the file's value. */
 		st->func_header = (size_t)-1;
-		return mentions_refuse(c, fi, cmd, 0);
+		r = mentions_refuse(c, fi, cmd, 0);
+		if (r >= 0)	/* "f() . ./x" then "f" reads x */
+			r = command_name_refuse(c, fi, cmd, command_name_index(c, fi, cmd, 0));
+		return r;
 	}
 	st->func_header = (size_t)-1;
 	r = keywords_skip(c, fi, cmd, st, &w, &done);

@@ -48,7 +48,7 @@ static const char *const pieces[] = {
 	"Z=`true`", "'" D "'=q", D "=\"quiet\" true", "set -- a", "then", "fi", "esac",
 	D "=\"quiet\"; X=1", "X=1; " D "=\"a\"", "if true", "then " D "=\"t\"", "(", ")",
 	"else X=5", "elif false; then X=6", "while true", "do", "done", "{", "( )",
-	"then f() { X=1; }", "g() { " D "=g; }", "X=1 # " D "=\"in a comment\"",
+	"then f() { X=1; }", "f() . ./inc", "f() eval X=1", "g() { " D "=g; }", "X=1 # " D "=\"in a comment\"",
 };
 
 static uint64_t rng_state;

@@ -207,6 +207,8 @@ static void test_refusals(void)
 		  -EBADMSG, CMDLINE_UNSAFE, 0, 1 },
 		{ "a function whose body follows on the next line", { "f()\n" D "=\"quiet\"\n" },
 		  V("iommu=pt"), -EBADMSG, CMDLINE_UNSAFE, 0, 2 },
+		{ "'.' as a function's body", { D "=x\nf() . /etc/x\nf\n" }, V("iommu=pt"), -EBADMSG,
+		  CMDLINE_UNSAFE, 0, 2 },
 		/* dash wants the pipeline after '!' on the same line. */
 		{ "'!' alone", { "A=1\n!\n" D "=x\n" }, V("iommu=pt"), -EBADMSG, CMDLINE_SYNTAX, 0, 2 },
 		{ "'!' and a backslash end the file", { "A=1\n! \\\n" }, V("iommu=pt"), -EBADMSG,
