@@ -13,6 +13,7 @@
  * usage: test-grub-sh [CASES [SEED]]   (default 1500 cases, seed 1)
  */
 #include <errno.h>
+#include <libgen.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -257,6 +258,15 @@ int main(int argc, char **argv)
 	char dir[] = "/tmp/test-grub-sh.XXXXXX", inc[64];
 	struct tally t = {0};
 
+	/* The reader follows dash, the /bin/sh of Debian that grub-mkconfig runs. */
+	char *sh = realpath("/bin/sh", NULL);
+	bool dash = sh && strcmp(basename(sh), "dash") == 0;
+
+	free(sh);
+	if (!dash) {
+		printf("1..0 # SKIP /bin/sh is not dash\n");
+		return 0;
+	}
 	rng_state = argc > 2 ? strtoull(argv[2], NULL, 10) : 1;
 	rng_state = rng_state * 0x9e3779b97f4a7c15ULL + 1;
 	if (!mkdtemp(dir)) {
