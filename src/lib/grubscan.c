@@ -672,7 +672,7 @@ static int continued_refuse(struct grub_ctx *c, size_t fi, const struct sh_comma
 static int command_name_refuse(struct grub_ctx *c, size_t fi, const struct sh_command *cmd, size_t name)
 {
 	static const char *const opaque[] = {
-		".", "source", "eval", "exec", "exit", "return", "alias", NULL,
+		".", "source", "eval", "exec", "exit", "return", "alias", "break", "continue", NULL,
 	};
 	const char *text = frag_text(c, fi), *builtin;
 	const struct sh_word *nw;

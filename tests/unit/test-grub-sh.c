@@ -5,12 +5,14 @@
  * The fuzzer's oracle is the editor's own reader, so a construct that both
  * misread (a function header before the added line, '.' inside a case) went
  * unnoticed. Here /bin/sh (dash on Debian, as grub-mkconfig runs it) is the
- * judge: files are put together from pieces of sh that /etc/default/grub files
- * hold or could hold, and for every one the editor accepts, sh must read it,
- * and sourcing the edited file must give the old kernel command line with
- * iommu=* replaced by iommu=pt. A second edit must change nothing.
+ * judge: /etc/default/grub and up to two drop-ins are put together from pieces
+ * of sh that such files hold or could hold, and for every set the editor
+ * accepts, sh must read each file; sourcing them as grub-mkconfig does (the
+ * drop-ins inside its for loop) must give the command line the reader sees,
+ * and after the edit the old one with iommu=* replaced by iommu=pt. A second
+ * edit must change nothing.
  *
- * usage: test-grub-sh [CASES [SEED]]   (default 1500 cases, seed 1)
+ * usage: test-grub-sh [CASES [SEED]]   (default 3000 cases, seed 1)
  */
 #include <errno.h>
 #include <libgen.h>
@@ -19,6 +21,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -48,6 +51,11 @@ static const char *const pieces[] = {
 	D "=${" D ":-dflt}", ": ${" D ":=x}", "return 0", "exit 0", "Z=$(echo " D "=c)",
 	"Z=`true`", "'" D "'=q", D "=\"quiet\" true", "set -- a", "then", "fi", "esac",
 	D "=\"quiet\"; X=1", "X=1; " D "=\"a\"", "if true", "then " D "=\"t\"", "(", ")",
+	"break", "continue", "set -e", "trap 'X=1' EXIT", "unset -f f", "cd .", "type eval >/dev/null",
+	"X=1 export Y", "export " D, "readonly " D, "{ X=1; } >/dev/null", "\t" D "=\"tab\"",
+	D "='single'", D "=unquoted\\ word", D "=\"a\"\"b\"", D "=a'b'c", D "=\"a\" \\",
+	"  " D "=\"x\" # c", D "=\"${" D "#q}\"", D "=\"${" D "-d}\"", D "=", L "=\"iommu=soft\"",
+	D "=\"iommu=soft quiet\"", D "=\"quiet iommu=pt\"", "(cd / && X=1)", "read X </dev/null",
 	"else X=5", "elif false; then X=6", "while true", "do", "done", "{", "( )",
 	"then f() { X=1; }", "f() . ./inc", "f() eval X=1", "g() { " D "=g; }", "X=1 # " D "=\"in a comment\"",
 };
@@ -122,16 +130,23 @@ static int sh_run(char *const argv[], char *out, size_t size)
 	return -1;
 }
 
-static bool sh_reads(const char *dir)
+static const char *const names[3] = { "grub", "grub.d/10-a.cfg", "grub.d/20-b.cfg" };
+
+static bool sh_reads(const char *dir, size_t n)
 {
 	char path[4200], out[8];
 
-	snprintf(path, sizeof(path), "%s/grub", dir);
-	return sh_run((char *[]) { "sh", "-n", path, NULL }, out, sizeof(out)) == 0;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (sh_run((char *[]) { "sh", "-n", path, NULL }, out, sizeof(out)) != 0)
+			return false;
+	}
+	return true;
 }
 
 /*
- * Source dir/grub the way grub-mkconfig does and give "L D" (the kernel sees
+ * Source dir/grub and dir/grub.d/\*.cfg the way grub-mkconfig does (the drop-ins
+ * inside a for loop, where break and continue act) and give "L D" (the kernel sees
  * GRUB_CMDLINE_LINUX, then GRUB_CMDLINE_LINUX_DEFAULT). False when sh failed or
  * the file ended the shell (the end marker is missing).
  */
@@ -139,6 +154,7 @@ static bool sh_cmdline(const char *dir, char *out, size_t size)
 {
 	static const char script[] =
 		"cd \"$1\" || exit 1; unset " D " " L "; . ./grub; "
+		"for x in ./grub.d/*.cfg; do if [ -e \"$x\" ]; then . \"$x\"; fi; done; "
 		"printf '%s %s\\036' \"${" L "-}\" \"${" D "-}\"";
 	char *end;
 
@@ -167,6 +183,20 @@ static size_t tokens(char *line, char **tok, size_t max, bool drop_iommu)
 			tok[n++] = t;
 	qsort(tok, n, sizeof(*tok), token_compare);
 	return n;
+}
+
+/* Whether two lines hold the same words, in any order. */
+static bool cmdline_same(char *a, char *b)
+{
+	char *ta[256], *tb[256];
+	size_t na = tokens(a, ta, 256, false), nb = tokens(b, tb, 256, false);
+
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (strcmp(ta[i], tb[i]) != 0)
+			return false;
+	return true;
 }
 
 /* Whether after is before with every iommu=* replaced by one iommu=pt. */
@@ -199,62 +229,139 @@ static void diag_text(const char *why, const char *text)
 }
 
 struct tally {
-	unsigned cases, accepted, refused, sh_failed, unreadable, wrong, unstable, diagnosed;
+	unsigned cases, accepted, refused, sh_failed, unreadable, misread, wrong, unstable, diagnosed;
 };
+
+struct grub_set {
+	char text[3][1024];
+	struct grub_file files[3];
+	size_t n;
+};
+
+/* The main file, and a drop-in or two one time in three. */
+static void set_make(struct grub_set *g)
+{
+	g->n = rng(3) == 0 ? 2 + rng(2) : 1;
+	for (size_t i = 0; i < g->n; i++) {
+		size_t len = file_make(g->text[i], sizeof(g->text[i]));
+
+		g->files[i] = (struct grub_file) { .name = names[i], .text = g->text[i], .len = len };
+	}
+}
+
+/* Write files[0..n) under dir, and remove the drop-ins past n. */
+static int set_write(const char *dir, const struct grub_file *files, size_t n)
+{
+	char path[4200];
+	int r = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (i >= n)
+			unlink(path);
+		else if (r >= 0)
+			r = file_write(path, files[i].text, files[i].len);
+	}
+	return r;
+}
+
+/* Whether the reader sees the command line sh gave (before, "L D"). */
+static bool reader_agrees(const struct grub_set *g, const char *before)
+{
+	char *def = NULL, *lin = NULL, view[4096], sh[4096];
+	struct cmdline_error err;
+	bool same = false;
+
+	if (grub_read_cmdline(g->files, g->n, &def, &lin, &err) >= 0) {
+		snprintf(view, sizeof(view), "%s %s", lin ? lin : "", def ? def : "");
+		snprintf(sh, sizeof(sh), "%s", before);
+		same = cmdline_same(view, sh);
+	}
+	free(def);
+	free(lin);
+	return same;
+}
+
+/* Edit the set again: nothing may change. */
+static bool edit_stable(const struct grub_file *files, size_t n, const char *const *add)
+{
+	struct cmdline_error err;
+	char **again = NULL;
+	bool stable;
+
+	if (grub_edit_cmdline(files, n, add, NULL, &again, &err) < 0)
+		return false;
+	stable = true;
+	for (size_t i = 0; i < n; i++)
+		stable = stable && !again[i];
+	grub_texts_free(again, n);
+	return stable;
+}
+
+static const char *edited_check(const char *dir, const struct grub_set *g, char **texts,
+				const char *const *add, char *before, struct tally *t)
+{
+	struct grub_file e[3];
+	char after[4096];
+
+	for (size_t i = 0; i < g->n; i++) {
+		e[i] = g->files[i];
+		if (texts[i])
+			e[i] = (struct grub_file) { .name = names[i], .text = texts[i], .len = strlen(texts[i]) };
+	}
+	if (set_write(dir, e, g->n) < 0)
+		return "cannot write the edit";
+	if (!sh_cmdline(dir, after, sizeof(after)) || !cmdline_intended(before, after)) {
+		t->wrong++;
+		return "the edit does not give sh the intended command line";
+	}
+	if (!edit_stable(e, g->n, add)) {
+		t->unstable++;
+		return "a second edit refused or changed the files again";
+	}
+	return NULL;
+}
 
 static void case_run(const char *dir, struct tally *t)
 {
 	static const char *const add[] = { "iommu=pt", NULL };
-	char text[1024], path[4200], before[4096], after[4096];
-	size_t len = file_make(text, sizeof(text));
-	struct grub_file f = { .name = "/etc/default/grub", .text = text, .len = len };
+	char before[4096];
+	struct grub_set g;
 	struct cmdline_error err;
-	char **texts = NULL, **again = NULL;
+	char **texts = NULL;
 	const char *fault = NULL;
 
+	set_make(&g);
 	t->cases++;
-	if (grub_edit_cmdline(&f, 1, add, NULL, &texts, &err) < 0) {
+	if (grub_edit_cmdline(g.files, g.n, add, NULL, &texts, &err) < 0) {
 		t->refused++;
 		return;
 	}
 	t->accepted++;
-	snprintf(path, sizeof(path), "%s/grub", dir);
-	if (file_write(path, text, len) < 0)
+	if (set_write(dir, g.files, g.n) < 0)
 		fault = "cannot write the case";
-	else if (!sh_reads(dir)) {
+	else if (!sh_reads(dir, g.n)) {
 		t->unreadable++;
 		fault = "accepted a file sh cannot read";
 	} else if (!sh_cmdline(dir, before, sizeof(before)))
-		t->sh_failed++;	/* sh stops in it (exit, a missing file): nothing to compare */
-	else if (texts[0]) {
-		struct grub_file g = { .name = f.name, .text = texts[0], .len = strlen(texts[0]) };
-
-		if (file_write(path, texts[0], g.len) < 0)
-			fault = "cannot write the edit";
-		else if (!sh_cmdline(dir, after, sizeof(after)) || !cmdline_intended(before, after)) {
-			t->wrong++;
-			fault = "the edit does not give sh the intended command line";
-		} else if (grub_edit_cmdline(&g, 1, add, NULL, &again, &err) < 0 || again[0]) {
-			t->unstable++;
-			fault = "a second edit refused or changed the file again";
+		t->sh_failed++;	/* sh stops in it (exit, set -e): nothing to compare */
+	else if (!reader_agrees(&g, before)) {
+		t->misread++;
+		fault = "the reader sees another command line than sh";
+	} else
+		fault = edited_check(dir, &g, texts, add, before, t);
+	if (fault && t->diagnosed++ < 10)
+		for (size_t i = 0; i < g.n; i++) {
+			diag_text(fault, g.text[i]);
+			if (texts[i])
+				diag_text("edited", texts[i]);
 		}
-		if (again)
-			grub_texts_free(again, 1);
-	} else if (!cmdline_intended(strcpy(after, before), before)) {
-		t->wrong++;
-		fault = "nothing to do, but sh does not see iommu=pt alone";
-	}
-	if (fault && t->diagnosed++ < 10) {
-		diag_text(fault, text);
-		if (texts[0])
-			diag_text("edited", texts[0]);
-	}
-	grub_texts_free(texts, 1);
+	grub_texts_free(texts, g.n);
 }
 
 int main(int argc, char **argv)
 {
-	unsigned n = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 1500;
+	unsigned n = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 3000;
 	char dir[] = "/tmp/test-grub-sh.XXXXXX", inc[64];
 	struct tally t = {0};
 
@@ -279,16 +386,23 @@ int main(int argc, char **argv)
 		printf("Bail out! cannot write %s\n", inc);
 		return 1;
 	}
+	snprintf(inc, sizeof(inc), "%s/grub.d", dir);
+	if (mkdir(inc, 0755) < 0) {
+		printf("Bail out! cannot make %s\n", inc);
+		return 1;
+	}
 	for (unsigned i = 0; i < n; i++)
 		case_run(dir, &t);
-	unlink(inc);
-	snprintf(inc, sizeof(inc), "%s/grub", dir);
+	set_write(dir, NULL, 0);
+	rmdir(inc);
+	snprintf(inc, sizeof(inc), "%s/inc", dir);
 	unlink(inc);
 	rmdir(dir);
 
 	printf("# %u cases: %u accepted (%u where sh itself stops), %u refused\n", t.cases, t.accepted,
 	       t.sh_failed, t.refused);
 	ok(t.unreadable == 0, "every file the editor accepts, sh reads (%u not)", t.unreadable);
+	ok(t.misread == 0, "the reader sees the command line sh gives (%u not)", t.misread);
 	ok(t.wrong == 0, "every accepted edit gives sh the old command line with iommu=pt (%u not)", t.wrong);
 	ok(t.unstable == 0, "a second edit changes nothing (%u did)", t.unstable);
 	/* a generator that makes only refused (or only accepted) files tests nothing */

@@ -190,6 +190,12 @@ static void test_refusals(void)
 		  CMDLINE_UNSAFE, 0, 2 },
 		{ "exit in a case, on its own line", { D "=x\ncase a in\na)\n\tif exit; then :; fi\nesac\n" },
 		  V("iommu=pt"), -EBADMSG, CMDLINE_UNSAFE, 0, 4 },
+		/* grub-mkconfig sources the drop-ins in a for loop: continue skips the rest of one,
+		 * break all the later ones. */
+		{ "continue in a drop-in", { "", "continue\n" D "=x\n" }, V("iommu=pt"), -EBADMSG,
+		  CMDLINE_UNSAFE, 1, 1 },
+		{ "break in a drop-in", { D "=x\n", "if true; then break; fi\n", D "=y\n" }, V("iommu=pt"),
+		  -EBADMSG, CMDLINE_UNSAFE, 1, 1 },
 		{ "exit after an assignment", { D "=x\nA=1 exit\n" }, V("iommu=pt"), -EBADMSG,
 		  CMDLINE_UNSAFE, 0, 2 },
 		/* Arithmetic expansion assigns in the shell itself. */
