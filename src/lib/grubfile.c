@@ -204,6 +204,30 @@ static int value_after(const struct grub_ctx *c, const struct var_state *vs, siz
 	return r;
 }
 
+static const char *piece_bytes(const struct grub_ctx *c, const struct assignment *a,
+			       const struct piece *p, size_t *ret_len)
+{
+	if (!p->self && p->out.buf) {
+		*ret_len = p->out.len;
+		return p->out.buf;
+	}
+	*ret_len = p->end - p->start;
+	return c->files[a->file].text + p->start;
+}
+
+/* The last piece that writes anything (or $VAR): appended words follow it directly. */
+static const struct piece *tail_piece(const struct grub_ctx *c, const struct assignment *a)
+{
+	for (size_t i = a->n_pieces; i-- > 0;) {
+		size_t n;
+
+		piece_bytes(c, a, &a->pieces[i], &n);
+		if (a->pieces[i].self || n > 0)
+			return &a->pieces[i];
+	}
+	return NULL;
+}
+
 /* New parameters go at the end of the last assignment's own text. */
 static int appends_place(struct grub_ctx *c, int var, const struct cmdline_plan *p)
 {
@@ -214,8 +238,10 @@ static int appends_place(struct grub_ctx *c, int var, const struct cmdline_plan 
 	int r;
 
 	r = value_after(c, vs, vs->n - 1, &now);
-	/* never let a word follow $VAR directly: "$VARiommu" would be another variable */
-	bool sep = (now.len > 0 && !is_blank_byte(now.buf[now.len - 1])) || (last && last->self);
+	/* never let a word follow $VAR directly: "$VARiommu" would be another variable;
+	 * nor when the words after $VAR were all removed ("iommu $VAR iommu") */
+	const struct piece *tail = tail_piece(c, a);
+	bool sep = (now.len > 0 && !is_blank_byte(now.buf[now.len - 1])) || (tail && tail->self);
 
 	for (size_t i = 0; r >= 0 && i < p->n_append; i++) {
 		if (sep || i > 0)
@@ -274,16 +300,6 @@ static char group_delimiter(enum sh_quote q)
 	return q == SH_DOUBLE ? '"' : q == SH_SINGLE ? '\'' : '\0';
 }
 
-static const char *piece_bytes(const struct grub_ctx *c, const struct assignment *a,
-			       const struct piece *p, size_t *ret_len)
-{
-	if (!p->self && p->out.buf) {
-		*ret_len = p->out.len;
-		return p->out.buf;
-	}
-	*ret_len = p->end - p->start;
-	return c->files[a->file].text + p->start;
-}
 
 /* Write the value back with its own quoting, each quoted string as it was. */
 static int value_render_kept(const struct grub_ctx *c, const struct assignment *a,

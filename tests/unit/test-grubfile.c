@@ -109,6 +109,10 @@ static void test_cases(void)
 		  { "GRUB_DISTRIBUTOR=`lsb_release -i -s 2> /dev/null || echo Debian`\n"
 		    "if [ -d /sys/firmware/efi ]; then GRUB_TIMEOUT=1; fi\n" D "=\"quiet iommu=pt\"\n" } },
 		{ "nothing to do", { D "=\"quiet iommu=pt\"\n" }, V("iommu=pt"), V("splash"), { NULL } },
+		/* Found by fuzz-grubfile: with the words after $VAR all removed, the added word
+		 * must not be glued to it ("$VARt" reads another variable). */
+		{ "added word after a self-reference whose tail was removed", { D "=\"iommu $" D " iommu\"\n" },
+		  V("t", "iommu"), NONE, { D "=\"iommu $" D " t\"\n" } },
 		/* A reserved word wants a command next, and a ( … ) subshell is one. */
 		{ "subshells after reserved words",
 		  { "if (true); then ! (false); fi\nwhile (false); do (true); done\n{ (true); }\n" D "=\"\"\n" },
