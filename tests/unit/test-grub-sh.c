@@ -9,8 +9,9 @@
  * of sh that such files hold or could hold, and for every set the editor
  * accepts, sh must read each file; sourcing them as grub-mkconfig does (the
  * drop-ins inside its for loop) must give the command line the reader sees,
- * and after the edit the old one with iommu=* replaced by iommu=pt. A second
- * edit must change nothing.
+ * and after the edit (one of six intents: adds, removals, both) the old one
+ * less what the intent drops, with each add once. A second edit must change
+ * nothing.
  *
  * usage: test-grub-sh [CASES [SEED]]   (default 3000 cases, seed 1)
  */
@@ -56,6 +57,7 @@ static const char *const pieces[] = {
 	D "='single'", D "=unquoted\\ word", D "=\"a\"\"b\"", D "=a'b'c", D "=\"a\" \\",
 	"  " D "=\"x\" # c", D "=\"${" D "#q}\"", D "=\"${" D "-d}\"", D "=", L "=\"iommu=soft\"",
 	D "=\"iommu=soft quiet\"", D "=\"quiet iommu=pt\"", "(cd / && X=1)", "read X </dev/null",
+	L "=\"iommu=pt quiet\"", L "=\"iommu\"", L "=\"$" L " x=1\"",
 	"else X=5", "elif false; then X=6", "while true", "do", "done", "{", "( )",
 	"then f() { X=1; }", "f() . ./inc", "f() eval X=1", "g() { " D "=g; }", "X=1 # " D "=\"in a comment\"",
 };
@@ -104,7 +106,8 @@ static int file_write(const char *path, const char *text, size_t len)
 	return r;
 }
 
-/* Run sh with args; its stdout (up to size-1 bytes) into out. Returns the exit status. */
+/* Run argv ("timeout 5 /bin/sh …": a generated endless loop must not hang the test);
+ * its stdout (up to size-1 bytes) into out. Returns the exit status. */
 static int sh_run(char *const argv[], char *out, size_t size)
 {
 	posix_spawn_file_actions_t fa;
@@ -117,7 +120,7 @@ static int sh_run(char *const argv[], char *out, size_t size)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
 	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-	if (posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ) != 0)
+	if (posix_spawn(&pid, "/usr/bin/timeout", &fa, NULL, argv, environ) != 0)
 		pid = -1;
 	posix_spawn_file_actions_destroy(&fa);
 	close(pipefd[1]);
@@ -138,7 +141,7 @@ static bool sh_reads(const char *dir, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		if (sh_run((char *[]) { "sh", "-n", path, NULL }, out, sizeof(out)) != 0)
+		if (sh_run((char *[]) { "timeout", "5", "/bin/sh", "-n", path, NULL }, out, sizeof(out)) != 0)
 			return false;
 	}
 	return true;
@@ -155,10 +158,10 @@ static bool sh_cmdline(const char *dir, char *out, size_t size)
 	static const char script[] =
 		"cd \"$1\" || exit 1; unset " D " " L "; . ./grub; "
 		"for x in ./grub.d/*.cfg; do if [ -e \"$x\" ]; then . \"$x\"; fi; done; "
-		"printf '%s %s\\036' \"${" L "-}\" \"${" D "-}\"";
+		"printf '%s \\035 %s\\036' \"${" L "-}\" \"${" D "-}\"";
 	char *end;
 
-	if (sh_run((char *[]) { "sh", "-c", (char *)script, "sh", (char *)dir, NULL }, out, size) != 0)
+	if (sh_run((char *[]) { "timeout", "5", "/bin/sh", "-c", (char *)script, "sh", (char *)dir, NULL }, out, size) != 0)
 		return false;
 	end = strrchr(out, '\036');
 	if (!end)
@@ -172,15 +175,59 @@ static int token_compare(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Split on blanks, drop iommu=* when asked, sort: two lines compare as multisets. */
-static size_t tokens(char *line, char **tok, size_t max, bool drop_iommu)
+/* What an edit asks for; see cmdline_plan_make() for the rules. */
+struct intent {
+	const char *add[3];
+	const char *remove[2];
+};
+
+static const struct intent intents[] = {
+	{ { "iommu=pt" }, { NULL } },
+	{ { "intel_iommu=on", "iommu=pt" }, { NULL } },
+	{ { "iommu=pt" }, { "quiet" } },
+	{ { "t", "iommu" }, { NULL } },
+	{ { NULL }, { "iommu" } },
+	{ { "x=2" }, { "splash", "iommu=soft" } },
+};
+
+/* Whether a and b name the same kernel parameter (the text before '='). */
+static bool key_same(const char *a, const char *b)
 {
+	size_t ka = strcspn(a, "="), kb = strcspn(b, "=");
+
+	return ka == kb && memcmp(a, b, ka) == 0;
+}
+
+/* Whether the intent takes token t away: a removal matches it (by key, or exactly
+ * for "key=value"), or an add has its key (the add then stands once, in
+ * GRUB_CMDLINE_LINUX_DEFAULT); in GRUB_CMDLINE_LINUX only a key=value add drops
+ * the other values of its key (grubfile.h). */
+static bool intent_drops(const struct intent *in, const char *t, bool in_linux)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(in->remove) && in->remove[i]; i++)
+		if (strchr(in->remove[i], '=') ? strcmp(t, in->remove[i]) == 0 : key_same(t, in->remove[i]))
+			return true;
+	for (size_t i = 0; i < ARRAY_SIZE(in->add) && in->add[i]; i++)
+		if (key_same(t, in->add[i]) &&
+		    !(in_linux && (!strchr(in->add[i], '=') || strcmp(t, in->add[i]) == 0)))
+			return true;
+	return false;
+}
+
+/* Split "L \035 D" on blanks, without the tokens the intent drops when it is given,
+ * sort: two lines compare as multisets. */
+static size_t tokens(char *line, char **tok, size_t max, const struct intent *in)
+{
+	bool in_linux = true;
 	size_t n = 0;
 
 	for (char *save = NULL, *t = strtok_r(line, " \t\n", &save); t && n < max;
-	     t = strtok_r(NULL, " \t\n", &save))
-		if (!drop_iommu || strncmp(t, "iommu=", 6) != 0)
+	     t = strtok_r(NULL, " \t\n", &save)) {
+		if (strcmp(t, "\035") == 0)
+			in_linux = false;
+		if (!in || !intent_drops(in, t, in_linux))
 			tok[n++] = t;
+	}
 	qsort(tok, n, sizeof(*tok), token_compare);
 	return n;
 }
@@ -189,7 +236,7 @@ static size_t tokens(char *line, char **tok, size_t max, bool drop_iommu)
 static bool cmdline_same(char *a, char *b)
 {
 	char *ta[256], *tb[256];
-	size_t na = tokens(a, ta, 256, false), nb = tokens(b, tb, 256, false);
+	size_t na = tokens(a, ta, 256, NULL), nb = tokens(b, tb, 256, NULL);
 
 	if (na != nb)
 		return false;
@@ -199,13 +246,14 @@ static bool cmdline_same(char *a, char *b)
 	return true;
 }
 
-/* Whether after is before with every iommu=* replaced by one iommu=pt. */
-static bool cmdline_intended(char *before, char *after)
+/* Whether after is before without what the intent drops, with each add once. */
+static bool cmdline_intended(char *before, char *after, const struct intent *in)
 {
-	char *tb[256], *ta[257];
-	size_t nb = tokens(before, tb, 255, true), na = tokens(after, ta, 256, false);
+	char *tb[256 + ARRAY_SIZE(in->add)], *ta[256];
+	size_t nb = tokens(before, tb, 256, in), na = tokens(after, ta, 256, NULL);
 
-	tb[nb++] = "iommu=pt";
+	for (size_t i = 0; i < ARRAY_SIZE(in->add) && in->add[i]; i++)
+		tb[nb++] = (char *)in->add[i];
 	qsort(tb, nb, sizeof(*tb), token_compare);
 	if (na != nb)
 		return false;
@@ -273,7 +321,7 @@ static bool reader_agrees(const struct grub_set *g, const char *before)
 	bool same = false;
 
 	if (grub_read_cmdline(g->files, g->n, &def, &lin, &err) >= 0) {
-		snprintf(view, sizeof(view), "%s %s", lin ? lin : "", def ? def : "");
+		snprintf(view, sizeof(view), "%s \035 %s", lin ? lin : "", def ? def : "");
 		snprintf(sh, sizeof(sh), "%s", before);
 		same = cmdline_same(view, sh);
 	}
@@ -283,13 +331,13 @@ static bool reader_agrees(const struct grub_set *g, const char *before)
 }
 
 /* Edit the set again: nothing may change. */
-static bool edit_stable(const struct grub_file *files, size_t n, const char *const *add)
+static bool edit_stable(const struct grub_file *files, size_t n, const struct intent *in)
 {
 	struct cmdline_error err;
 	char **again = NULL;
 	bool stable;
 
-	if (grub_edit_cmdline(files, n, add, NULL, &again, &err) < 0)
+	if (grub_edit_cmdline(files, n, in->add, in->remove, &again, &err) < 0)
 		return false;
 	stable = true;
 	for (size_t i = 0; i < n; i++)
@@ -299,7 +347,7 @@ static bool edit_stable(const struct grub_file *files, size_t n, const char *con
 }
 
 static const char *edited_check(const char *dir, const struct grub_set *g, char **texts,
-				const char *const *add, char *before, struct tally *t)
+				const struct intent *in, char *before, struct tally *t)
 {
 	struct grub_file e[3];
 	char after[4096];
@@ -311,11 +359,11 @@ static const char *edited_check(const char *dir, const struct grub_set *g, char 
 	}
 	if (set_write(dir, e, g->n) < 0)
 		return "cannot write the edit";
-	if (!sh_cmdline(dir, after, sizeof(after)) || !cmdline_intended(before, after)) {
+	if (!sh_cmdline(dir, after, sizeof(after)) || !cmdline_intended(before, after, in)) {
 		t->wrong++;
 		return "the edit does not give sh the intended command line";
 	}
-	if (!edit_stable(e, g->n, add)) {
+	if (!edit_stable(e, g->n, in)) {
 		t->unstable++;
 		return "a second edit refused or changed the files again";
 	}
@@ -324,7 +372,7 @@ static const char *edited_check(const char *dir, const struct grub_set *g, char 
 
 static void case_run(const char *dir, struct tally *t)
 {
-	static const char *const add[] = { "iommu=pt", NULL };
+	const struct intent *in = &intents[rng(ARRAY_SIZE(intents))];
 	char before[4096];
 	struct grub_set g;
 	struct cmdline_error err;
@@ -333,7 +381,7 @@ static void case_run(const char *dir, struct tally *t)
 
 	set_make(&g);
 	t->cases++;
-	if (grub_edit_cmdline(g.files, g.n, add, NULL, &texts, &err) < 0) {
+	if (grub_edit_cmdline(g.files, g.n, in->add, in->remove, &texts, &err) < 0) {
 		t->refused++;
 		return;
 	}
@@ -349,7 +397,7 @@ static void case_run(const char *dir, struct tally *t)
 		t->misread++;
 		fault = "the reader sees another command line than sh";
 	} else
-		fault = edited_check(dir, &g, texts, add, before, t);
+		fault = edited_check(dir, &g, texts, in, before, t);
 	if (fault && t->diagnosed++ < 10)
 		for (size_t i = 0; i < g.n; i++) {
 			diag_text(fault, g.text[i]);
@@ -403,7 +451,7 @@ int main(int argc, char **argv)
 	       t.sh_failed, t.refused);
 	ok(t.unreadable == 0, "every file the editor accepts, sh reads (%u not)", t.unreadable);
 	ok(t.misread == 0, "the reader sees the command line sh gives (%u not)", t.misread);
-	ok(t.wrong == 0, "every accepted edit gives sh the old command line with iommu=pt (%u not)", t.wrong);
+	ok(t.wrong == 0, "every accepted edit gives sh the intended command line (%u not)", t.wrong);
 	ok(t.unstable == 0, "a second edit changes nothing (%u did)", t.unstable);
 	/* a generator that makes only refused (or only accepted) files tests nothing */
 	ok(t.accepted - t.sh_failed >= n / 10 && t.refused >= n / 10,
