@@ -232,18 +232,24 @@ static size_t tokens(char *line, char **tok, size_t max, const struct intent *in
 	return n;
 }
 
+/* Whether two sorted word lists are the same. */
+static bool words_equal(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return false;
+	return true;
+}
+
 /* Whether two lines hold the same words, in any order. */
 static bool cmdline_same(char *a, char *b)
 {
 	char *ta[256], *tb[256];
 	size_t na = tokens(a, ta, 256, NULL), nb = tokens(b, tb, 256, NULL);
 
-	if (na != nb)
-		return false;
-	for (size_t i = 0; i < na; i++)
-		if (strcmp(ta[i], tb[i]) != 0)
-			return false;
-	return true;
+	return words_equal(ta, na, tb, nb);
 }
 
 /* Whether after is before without what the intent drops, with each add once. */
@@ -255,12 +261,7 @@ static bool cmdline_intended(char *before, char *after, const struct intent *in)
 	for (size_t i = 0; i < ARRAY_SIZE(in->add) && in->add[i]; i++)
 		tb[nb++] = (char *)in->add[i];
 	qsort(tb, nb, sizeof(*tb), token_compare);
-	if (na != nb)
-		return false;
-	for (size_t i = 0; i < na; i++)
-		if (strcmp(ta[i], tb[i]) != 0)
-			return false;
-	return true;
+	return words_equal(ta, na, tb, nb);
 }
 
 static void diag_text(const char *why, const char *text)
