@@ -38,6 +38,14 @@ for d in json.load(open(sys.argv[1]))["devices"]:
 	if [ "$got" = "$want" ]; then ok "$name: drivers and IOMMU groups match the tree's links"
 	else not_ok "$name: drivers/groups differ"; diag "tree:" "$want" "scan:" "$got"; fi
 
+	# modalias: the tree's file, its one line without the newline the kernel ends it with.
+	want=$(cd "$sys/bus/pci/devices" && for d in *; do printf '%s %s\n' "$d" "$(head -n 1 "$d/modalias")"; done | sort)
+	got=$($PYTHON -c 'import json,sys
+for d in json.load(open(sys.argv[1]))["devices"]:
+    print(d["slot"], repr(d["modalias"])[1:-1])' "$json" | sort)
+	if [ "$got" = "$want" ]; then ok "$name: modalias as the tree has it, one line"
+	else not_ok "$name: modalias differs"; diag "tree:" "$want" "scan:" "$got"; fi
+
 	# Group membership as find lists it, and the count of groups.
 	want=$(find "$sys/kernel/iommu_groups" -type l -path '*/devices/*' 2>/dev/null | awk -F/ '{ print $(NF-2), $NF }' | sort)
 	got=$($PYTHON -c 'import json,sys

@@ -241,6 +241,13 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+/* libpci hands sysfs attributes over as read, so "modalias" keeps its final newline; the
+ * value is a single line and the kernel's own alias strings have none. */
+static char *dup_line_or_null(const char *s)
+{
+	return s ? strndup(s, strcspn(s, "\n")) : NULL;
+}
+
 static void underscores(char *s)
 {
 	for (; s && *s; s++)
@@ -269,7 +276,7 @@ static int fill_function(struct hw *hw, struct pci_access *pa, struct pci_dev *p
 	d->device_name = strdup(pci_lookup_name(pa, name, sizeof(name), PCI_LOOKUP_DEVICE, p->vendor_id, p->device_id));
 	d->class_name = strdup(pci_lookup_name(pa, name, sizeof(name), PCI_LOOKUP_CLASS, p->device_class));
 	d->driver = dup_or_null(pci_get_string_property(p, PCI_FILL_DRIVER));
-	d->modalias = dup_or_null(p->module_alias);
+	d->modalias = dup_line_or_null(p->module_alias);
 	group = dup_or_null(pci_get_string_property(p, PCI_FILL_IOMMU_GROUP));
 	d->iommu_group = group ? atoi(group) : -1;
 	bv = read_attr(hw, d->slot, "boot_vga");
