@@ -66,26 +66,86 @@ static int iommu_amd(struct profile *p)
 		"identity (passthrough) mapping");
 }
 
+/* Which IOMMU the host has, and what said so. The firmware's ACPI table names it (DMAR: Intel
+ * VT-d, IVRS: AMD-Vi); where the tables cannot be listed (a user who is not root), the units
+ * the kernel registered do (drivers/iommu/intel names them dmarN, drivers/iommu/amd ivhdN).
+ * Only where neither tells does the CPU's vendor decide. The two can differ: QEMU's
+ * "-cpu EPYC -device intel-iommu" is an AMD CPU behind an Intel IOMMU, and the parameters
+ * must follow the IOMMU, or plan speaks of amd_iommu=on to a host that never had it. */
+enum iommu_vendor { IOMMU_VENDOR_UNKNOWN, IOMMU_VENDOR_INTEL, IOMMU_VENDOR_AMD };
+
+static enum iommu_vendor iommu_vendor_from_units(const struct hw *hw)
+{
+	bool dmar = false, ivhd = false;
+
+	for (size_t i = 0; i < hw->iommus.n; i++) {
+		dmar |= strncmp(hw->iommus.v[i], "dmar", 4) == 0;
+		ivhd |= strncmp(hw->iommus.v[i], "ivhd", 4) == 0;
+	}
+	return dmar == ivhd ? IOMMU_VENDOR_UNKNOWN : dmar ? IOMMU_VENDOR_INTEL : IOMMU_VENDOR_AMD;
+}
+
+static enum iommu_vendor iommu_vendor_of(const struct host_facts *f, const char **ret_why)
+{
+	const struct hw *hw = f->hw;
+	enum iommu_vendor v;
+
+	if (hw && hw->dmar != hw->ivrs) {
+		*ret_why = hw->dmar ? "the firmware's DMAR table" : "the firmware's IVRS table";
+		return hw->dmar ? IOMMU_VENDOR_INTEL : IOMMU_VENDOR_AMD;
+	}
+	if (hw && (v = iommu_vendor_from_units(hw)) != IOMMU_VENDOR_UNKNOWN) {
+		*ret_why = v == IOMMU_VENDOR_INTEL ? "the kernel's dmar IOMMU units" : "the kernel's ivhd IOMMU units";
+		return v;
+	}
+	*ret_why = "the CPU vendor";
+	if (f->cpu_vendor && streq(f->cpu_vendor, "GenuineIntel"))
+		return IOMMU_VENDOR_INTEL;
+	if (f->cpu_vendor && streq(f->cpu_vendor, "AuthenticAMD"))
+		return IOMMU_VENDOR_AMD;
+	return IOMMU_VENDOR_UNKNOWN;
+}
+
+/* The CPU says one vendor and the IOMMU the other: say which one the parameters follow. */
+static int note_vendor_mismatch(struct profile *p, const struct host_facts *f, enum iommu_vendor v,
+				const char *why)
+{
+	const char *cpu_says = v == IOMMU_VENDOR_INTEL ? "AuthenticAMD" : "GenuineIntel";
+
+	if (!f->cpu_vendor || !streq(f->cpu_vendor, cpu_says))
+		return 0;
+	return profile_add_finding(p, FINDING_INFO, "iommu-vendor", NULL,
+		"the IOMMU parameters follow %s, which names an %s IOMMU, not the CPU (%s)", why,
+		v == IOMMU_VENDOR_INTEL ? "Intel (VT-d)" : "AMD (AMD-Vi)", f->cpu_vendor);
+}
+
 static int fill_iommu(struct profile *p, const struct host_facts *f, struct error *e)
 {
 	const char *cpuinfo = f->cpuinfo ? f->cpuinfo : "/proc/cpuinfo";
+	const char *why;
+	enum iommu_vendor v = iommu_vendor_of(f, &why);
+	int k;
 
-	if (f->cpu_vendor && streq(f->cpu_vendor, "GenuineIntel"))
-		return iommu_intel(p);
-	if (f->cpu_vendor && streq(f->cpu_vendor, "AuthenticAMD"))
-		return iommu_amd(p);
+	if (v != IOMMU_VENDOR_UNKNOWN) {
+		if ((k = note_vendor_mismatch(p, f, v, why)) < 0)
+			return k;
+		return v == IOMMU_VENDOR_INTEL ? iommu_intel(p) : iommu_amd(p);
+	}
 	if (!f->cpu_vendor && f->cpuinfo_errno && f->cpuinfo_errno != ENOENT)
-		return error_set(e, EXIT_IO, "cannot read %s: %s, so profile '%s' cannot choose the IOMMU "
-				 "parameters", cpuinfo, strerror(f->cpuinfo_errno), p->name), -f->cpuinfo_errno;
+		return error_set(e, EXIT_IO, "cannot read %s: %s, and no DMAR or IVRS table says which IOMMU "
+				 "the host has, so profile '%s' cannot choose the IOMMU parameters", cpuinfo,
+				 strerror(f->cpuinfo_errno), p->name), -f->cpuinfo_errno;
 	if (!f->cpu_vendor)
 		return error_set(e, EXIT_BAD_INPUT,
-				 "cannot tell the CPU vendor from %s (no vendor_id line), so profile '%s' cannot "
-				 "choose the IOMMU parameters; use a local profile with [kernel] add = ... in "
-				 PROFILE_DIR "/NAME.conf", cpuinfo, p->name), -EINVAL;
+				 "cannot tell the CPU vendor from %s (no vendor_id line), and no DMAR or IVRS table "
+				 "says which IOMMU the host has, so profile '%s' cannot choose the IOMMU parameters; "
+				 "use a local profile with [kernel] add = ... in " PROFILE_DIR "/NAME.conf",
+				 cpuinfo, p->name), -EINVAL;
 	return error_set(e, EXIT_BAD_INPUT,
-			 "the CPU vendor in %s is '%s', neither GenuineIntel nor AuthenticAMD, so profile '%s' "
-			 "cannot choose the IOMMU parameters; use a local profile with [kernel] add = ... in "
-			 PROFILE_DIR "/NAME.conf", cpuinfo, f->cpu_vendor, p->name), -EINVAL;
+			 "the CPU vendor in %s is '%s', neither GenuineIntel nor AuthenticAMD, and no DMAR or "
+			 "IVRS table says which IOMMU the host has, so profile '%s' cannot choose the IOMMU "
+			 "parameters; use a local profile with [kernel] add = ... in " PROFILE_DIR "/NAME.conf",
+			 cpuinfo, f->cpu_vendor, p->name), -EINVAL;
 }
 
 /* ======================================================================

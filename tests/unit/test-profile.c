@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "macros.h"
+#include "hw.h"
 #include "profile.h"
 #include "rootfs.h"
 #include "tap.h"
@@ -185,6 +186,36 @@ static void test_iommu(const struct rootfs *r)
 	fu.cpu_vendor = "CentaurHauls";
 	msg = load_fails(r, "iommu", &fu, EXIT_BAD_INPUT);
 	ok(strstr(msg, "CentaurHauls") != NULL, "iommu: another vendor is named");
+}
+
+/* The IOMMU's vendor decides, not the CPU's: the firmware table first, then the kernel's units. */
+static void test_iommu_vendor(const struct rootfs *r)
+{
+	char *ivhd[] = { "ivhd0" };
+	struct hw dmar_hw = { .acpi_tables_read = true, .dmar = true };
+	struct hw units_hw = { .iommus = { .v = ivhd, .n = 1 } };
+	struct host_facts amd_cpu = host(AMD, K_BOTH, 2), intel_cpu = host(INTEL, K_BOTH, 2), unknown = host(NULL, NULL, 0);
+	_cleanup_(profile_freep) struct profile *p_dmar = NULL, *p_units = NULL, *p_same = NULL, *p_nocpu = NULL;
+
+	amd_cpu.hw = &dmar_hw;
+	p_dmar = load(r, "iommu", &amd_cpu);
+	is_str(p_dmar ? join(&p_dmar->kernel_add) : "", "intel_iommu=on iommu=pt", "iommu: DMAR with an AMD CPU gives Intel's parameters");
+	ok(p_dmar && count(p_dmar, FINDING_INFO, "amd-iommu-on-invalid") == 0, "iommu: DMAR with an AMD CPU: no amd_iommu finding");
+	ok(p_dmar && strstr(message(p_dmar, "iommu-vendor"), "DMAR table") && strstr(message(p_dmar, "iommu-vendor"), "AuthenticAMD"),
+	   "iommu: DMAR with an AMD CPU says which one the parameters follow");
+
+	intel_cpu.hw = &units_hw;
+	p_units = load(r, "iommu", &intel_cpu);
+	is_str(p_units ? join(&p_units->kernel_add) : "", "iommu=pt", "iommu: ivhd units (tables unreadable) with an Intel CPU give AMD's");
+	ok(p_units && strstr(message(p_units, "iommu-vendor"), "ivhd IOMMU units"), "iommu: the units are named as the reason");
+
+	amd_cpu.hw = &units_hw;
+	p_same = load(r, "iommu", &amd_cpu);
+	ok(p_same && count(p_same, FINDING_INFO, "iommu-vendor") == 0, "iommu: no vendor finding when CPU and IOMMU agree");
+
+	unknown.hw = &dmar_hw;
+	p_nocpu = load(r, "iommu", &unknown);
+	is_str(p_nocpu ? join(&p_nocpu->kernel_add) : "", "intel_iommu=on iommu=pt", "iommu: a DMAR table decides without a CPU vendor");
 }
 
 static void test_vfio_virqfd(const struct rootfs *r)
@@ -642,6 +673,7 @@ int main(void)
 		return 1;
 	}
 	test_iommu(r);
+	test_iommu_vendor(r);
 	test_vfio_virqfd(r);
 	test_module_unknown(r);
 	test_gpu(r);
