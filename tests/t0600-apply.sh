@@ -183,4 +183,12 @@ value=$(grub_oracle "$lp")
 check "sh sees iommu=pt and the ACS override once each ($value)" \
 	test "$(count_word "$value" iommu=pt)$(count_word "$value" pcie_acs_override=downstream)" = 11
 expect_exit 2 "an unknown profile" "$IOMMUCTL" --root "$lp" --sysfs "$amd_sys" --procfs "$amd" plan nosuch
+# The IOMMU parameters follow the firmware's table, not the CPU: an Intel IOMMU (DMAR) behind
+# QEMU's EPYC CPU model, captured from Debian's 6.1 kernel.
+mixed=$FIXTURES/hw/q35-intel-iommu-epyc-6.1
+mr=$(new_root pve8-grub)
+expect_exit 0 "plan iommu: an Intel IOMMU behind an AMD CPU" "$IOMMUCTL" --root "$mr" --sysfs "$mixed/sys" --procfs "$mixed/proc" plan iommu
+contains "it plans Intel's parameters" "$out" '+GRUB_CMDLINE_LINUX_DEFAULT="quiet intel_iommu=on iommu=pt"'
+contains "it says the DMAR table decided, not the CPU" "$out" "follow the firmware's DMAR table"
+check "it says nothing of amd_iommu" eval '! grep -q amd_iommu <<<"$out"'
 plan_late
