@@ -250,8 +250,12 @@ static void test_modules_specific(void)
 	ok(modfile_modules_has(params, "vfio_iommu_type1") == 2, "params: indented line counts");
 	ok(modfile_modules_has("vfio-pci ids=1:2\nvfio_pci\r\n", "vfio_pci") == 1,
 	   "a plain line wins over one with arguments; '\\r' is a blank");
-	check_edit("params: a line with arguments counts as present", OP_MODULES_ADD, params, "kvm_intel",
-		   NULL, NULL, params);
+	/* systemd-modules-load looks "kvm_intel nested=1" up as one name and loads nothing */
+	if (asprintf(&want, "%skvm_intel\n", params) > 0)
+		check_edit("params: a line with arguments loads nothing, so the module gets its own line",
+			   OP_MODULES_ADD, params, "kvm_intel", NULL, NULL, want);
+	free(want);
+	want = NULL;
 	ok(modfile_modules_has(params, "tun") == 1, "params: tab-indented line counts");
 	ok(modfile_modules_has(params, "rtc") == 0, "params: ';rtc' is a comment (systemd)");
 	ok(modfile_modules_has(params, "i2c-dev") == 0, "params: '# i2c-dev' is a comment");
