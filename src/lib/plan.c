@@ -337,7 +337,9 @@ static int plan_modules(const struct rootfs *r, struct workspace *w, const struc
 		struct modfile_error me = { 0 };
 		bool adding = i < p->modules_add.n;
 		const char *m = adding ? p->modules_add.v[i] : p->modules_remove.v[i - p->modules_add.n];
-		const struct modload_line *elsewhere = adding ? modload_find(ml, m, ETC_MODULES) : NULL;
+		/* Already on a line of its own in /etc/modules: the editor keeps it, nothing to say. */
+		const struct modload_line *elsewhere =
+			adding && modfile_modules_has(ws_text(f), m) != 1 ? modload_find(ml, m, ETC_MODULES) : NULL;
 		char *text = NULL, shown[4096];
 
 		if (elsewhere) {
