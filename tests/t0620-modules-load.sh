@@ -46,6 +46,7 @@ root=$(new_root pve8-grub)
 cp "$FIXTURES/modules/real-vfio-pci-ids" "$root/etc/modules"
 mkdir -p "$root/etc/modules-load.d" "$root/run/modules-load.d" "$root/usr/lib/modules-load.d" "$root/usr/local/lib/modules-load.d"
 ln -s ../modules "$root/etc/modules-load.d/modules.conf"
+mkdir -p "$root/lib/systemd" && : >"$root/lib/systemd/systemd-modules-load"
 ln -s /dev/null "$root/etc/modules-load.d/masked.conf"
 printf 'never_loaded\n' >"$root/usr/lib/modules-load.d/masked.conf"
 printf '# from a package\noverridden_one\n' >"$root/usr/lib/modules-load.d/kvm.conf"
@@ -100,6 +101,7 @@ fi
 
 # 3. apply vfio where only "vfio_pci ids=..." existed: vfio_pci gets a line of its own.
 expect_exit 0 "plan vfio" "$IOMMUCTL" --root "$root" --sysfs "$amd_sys" --procfs "$procfs" --json plan vfio
+cp "$TEST_TMP/.out" "$TEST_TMP/plan.json"
 check "plan: a warning names /etc/modules:8, what systemd does and the options line that fixes it" json_check "$TEST_TMP/.out" \
 	'any(f["id"] == "modules-line-not-loaded" and f["severity"] == "warning" and f["message"].endswith("/etc/modules:8: systemd-modules-load looks up '"'"'vfio_pci ids=10de:1b80,10de:10f0'"'"' as one module name and loads nothing") and "options vfio_pci ids=10de:1b80,10de:10f0" in f["hint"] for f in d["findings"])'
 check "plan: the broken line in /run/modules-load.d is a warning too, with the names on lines of their own" json_check "$TEST_TMP/.out" \
@@ -120,6 +122,20 @@ printf 'vfio_pci\n' >"$root2/etc/modules-load.d/vfio.conf"
 expect_exit 0 "plan vfio with vfio_pci in modules-load.d" "$IOMMUCTL" --root "$root2" --sysfs "$amd_sys" --procfs "$amd" plan vfio
 contains "plan: vfio_pci already loads from modules-load.d" "$out" "vfio_pci already loads at boot from $root2/etc/modules-load.d/vfio.conf:1; not adding it to /etc/modules"
 check "plan: no +vfio_pci line in the diff" sh -c "! printf '%s' \"\$1\" | grep -qx '+vfio_pci'" sh "$out"
+
+# Debian's systemd ships /etc/modules-load.d/modules.conf -> ../modules; without it systemd never
+# reads /etc/modules, and the plan says so (a root without systemd-modules-load is not judged).
+check "plan with the link: no etc-modules-not-read warning" sh -c "! grep -q etc-modules-not-read '$TEST_TMP/plan.json'"
+root3=$(new_root pve8-grub)
+mkdir -p "$root3/lib/systemd" "$root3/etc/modules-load.d"
+: >"$root3/lib/systemd/systemd-modules-load"
+expect_exit 0 "plan vfio on a root whose modules-load.d has no link to /etc/modules" \
+	"$IOMMUCTL" --root "$root3" --sysfs "$amd_sys" --procfs "$amd" --json plan vfio
+check "plan: a warning that systemd-modules-load does not read /etc/modules, with the link that fixes it" json_check "$TEST_TMP/.out" \
+	'any(f["id"] == "etc-modules-not-read" and f["severity"] == "warning" and "ln -s ../modules /etc/modules-load.d/modules.conf" in f["hint"] for f in d["findings"])'
+expect_exit 0 "scan --json on that root" "$IOMMUCTL" --root "$root3" --sysfs "$amd_sys" --procfs "$amd" --json scan
+check "scan: systemd_modules_load true, etc_modules_read false" json_check "$TEST_TMP/.out" \
+	'd["modules_load"]["systemd_modules_load"] is True and d["modules_load"]["etc_modules_read"] is False'
 
 # 4. verify: the broken lines fail, and this boot's journal says what systemd-modules-load missed.
 expect_exit 1 "verify vfio reads the same lines" "$IOMMUCTL" --root "$root" --sysfs "$amd_sys" --procfs "$procfs" --json verify vfio

@@ -295,6 +295,8 @@ static void print_modload(const struct ctx *ctx, const struct modload *ml)
 			printf("note: %s is %s%s%s\n", rootfs_display(ctx->root, ml->files[i].path, shown, sizeof(shown)),
 			       modload_file_state_name(ml->files[i].state), ml->files[i].by ? " by " : "",
 			       ml->files[i].by ? ml->files[i].by : "");
+	if (ml->has_modules_load && !ml->etc_modules_read)
+		printf("note: no file in modules-load.d links to /etc/modules, so systemd-modules-load does not read it\n");
 }
 
 static struct json_object *modload_json(const struct modload *ml)
@@ -320,6 +322,7 @@ static struct json_object *modload_json(const struct modload *ml)
 		json_object_array_add(ml->lines[i].broken ? broken : mods, x);
 	}
 	json_object_object_add(o, "etc_modules_read", json_object_new_boolean(ml->etc_modules_read));
+	json_object_object_add(o, "systemd_modules_load", json_object_new_boolean(ml->has_modules_load));
 	json_object_object_add(o, "files", files);
 	json_object_object_add(o, "modules", mods);
 	json_object_object_add(o, "broken", broken);

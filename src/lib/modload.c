@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* modload.c — what systemd-modules-load loads at boot, read the way systemd 252 reads it. */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,8 +255,14 @@ int modload_read(const struct rootfs *r, const char *cmdline, struct modload **r
 	for (size_t i = 0; k == 0 && i < n; i++)
 		k = lines_push(m, mods[i], strlen(mods[i]), MODLOAD_SOURCE_CMDLINE, 0, false);
 	strv_free(mods, n);
-	if (k == 0)
+	if (k == 0) {
+		int fd = rootfs_openat(r, "/lib/systemd/systemd-modules-load", O_PATH, 0, ROOTFS_LINKS_IN_ROOT);
+
+		m->has_modules_load = fd >= 0;
+		if (fd >= 0)
+			close(fd);
 		k = read_dirs(r, m, e);
+	}
 	if (k < 0) {
 		if (k == -ENOMEM)
 			error_set(e, EXIT_IO, "out of memory");

@@ -39,6 +39,7 @@ struct modload {
 	struct modload_file *files;	/* every *.conf entry of every directory, in systemd's order */
 	size_t n_files;
 	bool etc_modules_read;		/* a modules-load.d entry leads to /etc/modules */
+	bool has_modules_load;		/* the root has /lib/systemd/systemd-modules-load */
 };
 
 /*

@@ -322,6 +322,7 @@ static int plan_modules(const struct rootfs *r, struct workspace *w, const struc
 			struct error *e)
 {
 	_cleanup_modload_ struct modload *ml = NULL;
+	char shown[4096];
 	struct ws_file *f;
 	int k = 0;
 
@@ -340,7 +341,7 @@ static int plan_modules(const struct rootfs *r, struct workspace *w, const struc
 		/* Already on a line of its own in /etc/modules: the editor keeps it, nothing to say. */
 		const struct modload_line *elsewhere =
 			adding && modfile_modules_has(ws_text(f), m) != 1 ? modload_find(ml, m, ETC_MODULES) : NULL;
-		char *text = NULL, shown[4096];
+		char *text = NULL;
 
 		if (elsewhere) {
 			k = elsewhere->line
@@ -365,6 +366,12 @@ static int plan_modules(const struct rootfs *r, struct workspace *w, const struc
 	}
 	if (k >= 0)
 		k = broken_line_findings(r, ml, f->before.present ? f->before.data : "", out);
+	/* Debian's systemd package ships the link; without it systemd never reads /etc/modules. */
+	if (k >= 0 && p->modules_add.n && ml->has_modules_load && !ml->etc_modules_read)
+		k = finding_add(&out->findings, &out->n_findings, FINDING_WARNING, "etc-modules-not-read",
+				"restore Debian's link: ln -s ../modules /etc/modules-load.d/modules.conf",
+				"systemd-modules-load does not read %s: no file in modules-load.d links to it, so the "
+				"modules listed there do not load at boot", rootfs_display(r, ETC_MODULES, shown, sizeof(shown)));
 	return k < 0 ? k : 0;
 }
 
