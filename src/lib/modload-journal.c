@@ -41,9 +41,16 @@ static struct dl_library libsystemd = {
 /* The test seam: a directory of journal files (made by systemd-journal-remote in the tests). */
 #define JOURNAL_DIR_ENV "IOMMUCTL_JOURNAL_DIRECTORY"
 
+static const char *journal_dir(void)
+{
+	const char *d = getenv(JOURNAL_DIR_ENV);
+
+	return d && *d ? d : NULL;
+}
+
 bool modload_journal_wanted(const struct rootfs *r)
 {
-	return streq(r->path, "/") || getenv(JOURNAL_DIR_ENV);
+	return streq(r->path, "/") || journal_dir();
 }
 
 /* <procfs>/sys/kernel/random/boot_id ("0d2c…-…") as the journal's _BOOT_ID (32 hex digits). */
@@ -104,7 +111,7 @@ static int add_matches(sd_journal *j, const char *boot)
 
 int modload_journal_failures(const char *procfs, char ***ret_messages, size_t *ret_n, struct error *e)
 {
-	const char *dir = getenv(JOURNAL_DIR_ENV);
+	const char *dir = journal_dir();
 	char boot[33], **v = NULL;
 	sd_journal *j = NULL;
 	size_t n = 0;
@@ -116,7 +123,7 @@ int modload_journal_failures(const char *procfs, char ***ret_messages, size_t *r
 	if (k < 0)
 		return error_set(e, EXIT_IO, "%s/sys/kernel/random/boot_id cannot be read, so the current boot is "
 				 "unknown", procfs), k;
-	k = dir && *dir ? sym_sd_journal_open_directory(&j, dir, 0)
+	k = dir ? sym_sd_journal_open_directory(&j, dir, 0)
 			: sym_sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
 	if (k < 0)
 		return error_set(e, EXIT_IO, "cannot open the systemd journal%s%s: %s", dir ? " in " : "",
