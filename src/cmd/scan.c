@@ -7,6 +7,7 @@
 
 #include "cmd.h"
 #include "hw.h"
+#include "modload.h"
 #include "strbuf.h"
 
 static const char *virt_text(const struct hw *hw)
@@ -245,7 +246,90 @@ static struct json_object *device_json(const struct hw *hw, const struct pci_fun
 	return o;
 }
 
-static void print_json(const struct hw *hw)
+/* The booted command line, for its modules-load=; NULL when procfs has none. */
+static char *booted_cmdline(const char *procfs)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_fclose_ FILE *f = NULL;
+	char *line = NULL;
+	size_t cap = 0;
+
+	if (asprintf(&path, "%s/cmdline", procfs) < 0 || !(f = fopen(path, "re")) || getline(&line, &cap, f) < 0) {
+		free(line);
+		return NULL;
+	}
+	line[strcspn(line, "\n")] = '\0';
+	return line;
+}
+
+static void print_modload(const struct ctx *ctx, const struct modload *ml)
+{
+	char shown[4096];
+	bool any = false;
+
+	for (size_t i = 0; i < ml->n_lines; i++) {
+		const struct modload_line *l = &ml->lines[i];
+
+		if (l->broken)
+			continue;
+		if (!any)
+			printf("\nsystemd-modules-load loads at boot:\n");
+		any = true;
+		rootfs_display(ctx->root, l->file, shown, sizeof(shown));
+		if (l->line)
+			printf("  %-20s %s:%u\n", l->name, shown, l->line);
+		else
+			printf("  %-20s %s\n", l->name, l->file);
+	}
+	if (!any)
+		printf("\nsystemd-modules-load loads nothing at boot (no module in modules-load.d, /etc/modules or "
+		       "modules-load=)\n");
+	for (size_t i = 0; i < ml->n_lines; i++)
+		if (ml->lines[i].broken)
+			printf("warning: %s:%u: systemd-modules-load looks up '%s' as one module name and loads nothing; "
+			       "one module per line, parameters in an options line in /etc/modprobe.d\n",
+			       rootfs_display(ctx->root, ml->lines[i].file, shown, sizeof(shown)), ml->lines[i].line,
+			       ml->lines[i].name);
+	for (size_t i = 0; i < ml->n_files; i++)
+		if (ml->files[i].state != MODLOAD_READ)
+			printf("note: %s is %s%s%s\n", rootfs_display(ctx->root, ml->files[i].path, shown, sizeof(shown)),
+			       modload_file_state_name(ml->files[i].state), ml->files[i].by ? " by " : "",
+			       ml->files[i].by ? ml->files[i].by : "");
+	if (ml->has_modules_load && !ml->etc_modules_read)
+		printf("note: no file in modules-load.d links to /etc/modules, so systemd-modules-load does not read it\n");
+}
+
+static struct json_object *modload_json(const struct modload *ml)
+{
+	struct json_object *o = json_object_new_object(), *files = json_object_new_array(),
+			   *mods = json_object_new_array(), *broken = json_object_new_array();
+
+	for (size_t i = 0; i < ml->n_files; i++) {
+		struct json_object *x = json_object_new_object();
+
+		json_object_object_add(x, "path", json_object_new_string(ml->files[i].path));
+		json_object_object_add(x, "reads", ml->files[i].reads ? json_object_new_string(ml->files[i].reads) : NULL);
+		json_object_object_add(x, "state", json_object_new_string(modload_file_state_name(ml->files[i].state)));
+		json_object_object_add(x, "overridden_by", ml->files[i].by ? json_object_new_string(ml->files[i].by) : NULL);
+		json_object_array_add(files, x);
+	}
+	for (size_t i = 0; i < ml->n_lines; i++) {
+		struct json_object *x = json_object_new_object();
+
+		json_object_object_add(x, ml->lines[i].broken ? "text" : "name", json_object_new_string(ml->lines[i].name));
+		json_object_object_add(x, "file", json_object_new_string(ml->lines[i].line ? ml->lines[i].file : "cmdline"));
+		json_object_object_add(x, "line", ml->lines[i].line ? json_object_new_int64(ml->lines[i].line) : NULL);
+		json_object_array_add(ml->lines[i].broken ? broken : mods, x);
+	}
+	json_object_object_add(o, "etc_modules_read", json_object_new_boolean(ml->etc_modules_read));
+	json_object_object_add(o, "systemd_modules_load", json_object_new_boolean(ml->has_modules_load));
+	json_object_object_add(o, "files", files);
+	json_object_object_add(o, "modules", mods);
+	json_object_object_add(o, "broken", broken);
+	return o;
+}
+
+static void print_json(const struct hw *hw, const struct modload *ml)
 {
 	struct json_object *o = json_object_new_object(), *x, *a;
 
@@ -272,12 +356,16 @@ static void print_json(const struct hw *hw)
 	json_object_object_add(o, "devices", a);
 	json_object_object_add(o, "notes", json_strv(&hw->notes));
 	json_object_object_add(o, "unreadable", json_object_new_int64(hw->unreadable));
+	json_object_object_add(o, "modules_load", ml ? modload_json(ml) : NULL);
 	output_json(o);
 	json_object_put(o);
 }
 
 static int run(struct ctx *ctx, const struct cmd_args *args)
 {
+	_cleanup_modload_ struct modload *ml = NULL;
+	_cleanup_free_ char *cmdline = NULL;
+	struct error ml_err = { 0 };
 	struct hw hw;
 
 	if (hw_scan(ctx->sysfs, ctx->procfs, &hw, &ctx->err) < 0)
@@ -286,13 +374,21 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 		hw_clear(&hw);
 		return ctx_fail(ctx);
 	}
+	/* What loads at boot is part of the picture, not a reason to fail the scan. */
+	cmdline = booted_cmdline(ctx->procfs);
+	if (modload_read(ctx->root, cmdline, &ml, &ml_err) < 0)
+		ml = NULL;
 	if (ctx->json) {
-		print_json(&hw);
+		print_json(&hw, ml);
 	} else {
 		print_summary(&hw);
 		putchar('\n');
 		print_groups(&hw);
 		print_gpus_and_roles(&hw);
+		if (ml)
+			print_modload(ctx, ml);
+		else
+			printf("\nwarning: what systemd-modules-load loads could not be read: %s\n", ml_err.text);
 	}
 	hw_clear(&hw);
 	return 0;

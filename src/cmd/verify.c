@@ -16,6 +16,7 @@
 #include "cmdline.h"
 #include "initramfs.h"
 #include "kmods.h"
+#include "modload.h"
 #include "planning.h"
 #include "strbuf.h"
 
@@ -189,6 +190,66 @@ static void check_modules(struct checks *c, const struct ctx *ctx, const struct 
 			  "(or the initramfs was not rebuilt: update-initramfs -u -k all)",
 			  "blacklisted module %s is %s", p->blacklist_add.v[i], loaded ? "loaded" : "not loaded");
 	}
+}
+
+/* ---- what systemd-modules-load does at boot ---- */
+
+/* Lines it looks up whole and cannot load, in every file it reads (DESIGN.md §5). */
+static void check_modload_lines(struct checks *c, const struct ctx *ctx, const struct modload *ml)
+{
+	char shown[4096];
+
+	for (size_t i = 0; i < ml->n_lines; i++)
+		if (ml->lines[i].broken)
+			check_add(c, false, "modules-load-line",
+				  "one module per line; parameters go in an options line in /etc/modprobe.d",
+				  "%s:%u: systemd-modules-load looks up '%s' as one module name and loads nothing",
+				  rootfs_display(ctx->root, ml->lines[i].file, shown, sizeof(shown)), ml->lines[i].line,
+				  ml->lines[i].name);
+}
+
+/* What it logged as failed in this boot: the unit succeeds anyway, so nothing else shows it.
+ * Only for the running system (or the journal the test seam names); without libsystemd, one
+ * line says so and verify goes on. */
+static void check_modload_journal(struct checks *c, const struct ctx *ctx)
+{
+	struct error e = { 0 };
+	char **msgs = NULL;
+	size_t n = 0;
+
+	if (!modload_journal_wanted(ctx->root))
+		return;
+	if (modload_journal_failures(ctx->procfs, &msgs, &n, &e) < 0) {
+		fprintf(ctx->json ? stderr : stdout, "note: the journal of this boot was not checked for modules "
+			"systemd-modules-load failed to load: %s\n", e.text);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		check_add(c, false, "modules-load-journal",
+			  "the unit still reports success: fix the line the name comes from (iommuctl scan shows "
+			  "where each module is listed), then reboot",
+			  "systemd-modules-load in this boot: %s", msgs[i]);
+	if (!n)
+		check_add(c, true, "modules-load-journal", NULL,
+			  "systemd-modules-load logged no failure in this boot");
+	strv_free(msgs, n);
+}
+
+/* Where the module is configured to load at boot, for the hint of a module that is not loaded. */
+static void check_modload(struct checks *c, const struct ctx *ctx)
+{
+	_cleanup_modload_ struct modload *ml = NULL;
+	_cleanup_free_ char *line = read_text(ctx->procfs, "cmdline");
+	struct error e = { 0 };
+
+	if (line)
+		line[strcspn(line, "\n")] = '\0';
+	if (modload_read(ctx->root, line, &ml, &e) < 0)
+		check_add(c, false, "modules-load-files", "check the permissions of the modules-load.d directories",
+			  "what systemd-modules-load reads could not be read: %s", e.text);
+	else
+		check_modload_lines(c, ctx, ml);
+	check_modload_journal(c, ctx);
 }
 
 /* ---- devices ---- */
@@ -480,6 +541,7 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 	check_cmdline(&c, ctx, pl.profile);
 	check_iommu(&c, &pl.hw, pl.plan.vfio.n_targets > 0);
 	check_modules(&c, ctx, pl.profile);
+	check_modload(&c, ctx);
 	check_devices(&c, &pl.hw, &pl.plan.vfio);
 	if (ctx->next_boot || (last.id && applied_after_boot(ctx, &last))) {
 		c.next_boot = true;

@@ -355,52 +355,168 @@ static int result_copy(const char *text, char **ret_text)
  * /etc/modules
  * ====================================================================== */
 
-struct modline {
-	struct span span;
-	size_t word, word_end; /* the module name; word == word_end when none */
-};
-
-static void modline_scan(const char *text, struct modline *ml)
+/*
+ * How systemd-modules-load reads a file (systemd 252, Debian 12 and Proxmox VE 8; Debian links
+ * /etc/modules-load.d/modules.conf to ../modules, so this is how /etc/modules is read):
+ *   - src/modules-load/modules-load.c, apply_file(): read_line(), then strstrip(); an empty
+ *     line or one whose first byte is in COMMENTS ("#;", src/basic/def.h) is skipped; every
+ *     other line goes whole to module_load_and_warn() as ONE name;
+ *   - src/basic/fileio.c, read_line_full(): '\n', '\r' and '\0' end a line ("\r\n" and
+ *     "\n\r" are one ending);
+ *   - src/basic/string-util.c, strstrip(): strips WHITESPACE, " \t\n\r", at both ends;
+ *   - src/shared/module-util.c, module_load_and_warn(): kmod_module_new_from_lookup() on the
+ *     name; nothing found → "Failed to find module '%s'" and -ENOENT, which apply_file()
+ *     ignores, so the unit still succeeds.
+ * Measured with Debian 12's /lib/systemd/systemd-modules-load on a file holding
+ * "vfio_pci ids=10de:1b80,10de:10f0": "Failed to find module 'vfio_pci ids=10de:1b80,10de:10f0'",
+ * exit status 0.
+ */
+static bool is_sd_whitespace(char c)
 {
-	size_t i = ml->span.start, end = ml->span.end;
-
-	while (i < end && is_c_space(text[i]))
-		i++;
-	ml->word = ml->word_end = i;
-	if (i >= end || text[i] == '#' || text[i] == ';')
-		return;
-	while (i < end && !is_c_space(text[i]))
-		i++;
-	ml->word_end = i;
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-static int modules_parse(const char *text, struct modline **ret, size_t *ret_n)
+static bool is_sd_eol(char c)
 {
-	_cleanup_free_ struct modline *v = NULL;
-	size_t n = 0, i = 0, len = strlen(text);
+	return c == '\n' || c == '\r';
+}
+
+/* One line systemd acts on: [start, end) of the stripped text, and its '\n'-counted line. */
+struct sdline {
+	size_t start, end;
+	unsigned lineno;
+};
+
+/* Calls fn for every line systemd-modules-load would look up, in file order. */
+static int sdlines_each(const char *text, int (*fn)(const char *text, const struct sdline *l, void *data),
+			void *data)
+{
+	unsigned lineno = 1;
+	size_t i = 0, len = strlen(text);
 
 	while (i < len) {
-		const char *nl = memchr(text + i, '\n', len - i);
-		size_t end = nl ? (size_t)(nl - text) + 1 : len;
-		struct modline *t = realloc(v, (n + 1) * sizeof(*v));
+		size_t a = i, b, next;
+		unsigned at = lineno;
+		int r;
 
-		if (!t)
-			return -ENOMEM;
-		v = t;
-		v[n].span = (struct span){ i, end };
-		modline_scan(text, &v[n]);
-		n++;
-		i = end;
+		while (i < len && !is_sd_eol(text[i]))
+			i++;
+		b = i;
+		next = i;
+		/* the line ends here; '\n' counts as a line for the messages, a lone '\r' does not */
+		if (next < len) {
+			lineno += text[next] == '\n';
+			next++;
+		}
+		i = next;
+		while (a < b && is_sd_whitespace(text[a]))
+			a++;
+		while (b > a && is_sd_whitespace(text[b - 1]))
+			b--;
+		if (a == b || text[a] == '#' || text[a] == ';')
+			continue;
+		r = fn(text, &(struct sdline){ a, b, at }, data);
+		if (r != 0)
+			return r;
 	}
-	*ret = TAKE_PTR(v);
-	*ret_n = n;
 	return 0;
 }
 
-static bool modline_is(const char *text, const struct modline *ml, const char *module)
+static bool sdline_broken(const char *text, const struct sdline *l)
 {
-	return ml->word_end > ml->word &&
-	       names_equal_n(text + ml->word, ml->word_end - ml->word, module, strlen(module));
+	for (size_t i = l->start; i < l->end; i++)
+		if (text[i] == ' ' || text[i] == '\t')
+			return true;
+	return false;
+}
+
+/* Whether word w of the line (split at blanks) is the module. */
+static bool sdline_word_is(const char *text, const struct sdline *l, size_t w, const char *module)
+{
+	size_t i = l->start, n = 0;
+
+	while (i < l->end) {
+		size_t a = i;
+
+		while (i < l->end && text[i] != ' ' && text[i] != '\t')
+			i++;
+		if (i > a && (w == SIZE_MAX || n == w) && names_equal_n(text + a, i - a, module, strlen(module)))
+			return true;
+		n += i > a;
+		while (i < l->end && (text[i] == ' ' || text[i] == '\t'))
+			i++;
+	}
+	return false;
+}
+
+struct has_state {
+	const char *module;
+	int found;
+};
+
+static int has_one(const char *text, const struct sdline *l, void *data)
+{
+	struct has_state *h = data;
+
+	if (names_equal_n(text + l->start, l->end - l->start, h->module, strlen(h->module))) {
+		h->found = 1;
+		return 1;
+	}
+	if (sdline_broken(text, l) && sdline_word_is(text, l, SIZE_MAX, h->module))
+		h->found = 2;
+	return 0;
+}
+
+int modfile_modules_has(const char *text, const char *module)
+{
+	struct has_state h = { module, 0 };
+
+	if (!name_valid(module))
+		return -EINVAL;
+	sdlines_each(text, has_one, &h);
+	return h.found;
+}
+
+struct read_state {
+	struct modfile_modules_line *v;
+	size_t n;
+};
+
+static int read_one(const char *text, const struct sdline *l, void *data)
+{
+	struct read_state *st = data;
+	struct modfile_modules_line *nv = realloc(st->v, (st->n + 1) * sizeof(*nv));
+
+	if (!nv)
+		return -ENOMEM;
+	st->v = nv;
+	nv[st->n] = (struct modfile_modules_line){ .line = l->lineno, .broken = sdline_broken(text, l),
+						   .name = strndup(text + l->start, l->end - l->start) };
+	if (!nv[st->n].name)
+		return -ENOMEM;
+	st->n++;
+	return 0;
+}
+
+int modfile_modules_read(const char *text, struct modfile_modules_line **ret, size_t *ret_n)
+{
+	struct read_state st = { 0 };
+	int r = sdlines_each(text, read_one, &st);
+
+	if (r < 0) {
+		modfile_modules_lines_free(st.v, st.n);
+		return r;
+	}
+	*ret = st.v;
+	*ret_n = st.n;
+	return 0;
+}
+
+void modfile_modules_lines_free(struct modfile_modules_line *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
 }
 
 /* The file's own line ending, so that a CRLF file stays CRLF. */
@@ -411,32 +527,6 @@ static const char *modules_eol(const char *text)
 	return nl && nl > text && nl[-1] == '\r' ? "\r\n" : "\n";
 }
 
-/* Anything after the module word but blanks? (systemd would not load it) */
-static bool modline_has_args(const char *text, const struct modline *ml)
-{
-	for (size_t i = ml->word_end; i < ml->span.end; i++)
-		if (!is_c_space(text[i]))
-			return true;
-	return false;
-}
-
-int modfile_modules_has(const char *text, const char *module)
-{
-	_cleanup_free_ struct modline *lines = NULL;
-	size_t n;
-	int r, found = 0;
-
-	if (!name_valid(module))
-		return -EINVAL;
-	r = modules_parse(text, &lines, &n);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < n && found != 1; i++)
-		if (modline_is(text, &lines[i], module))
-			found = modline_has_args(text, &lines[i]) ? 2 : 1;
-	return found;
-}
-
 int modfile_modules_add(const char *text, const char *module, char **ret_text,
 			struct modfile_error *err)
 {
@@ -444,11 +534,13 @@ int modfile_modules_add(const char *text, const char *module, char **ret_text,
 	size_t len = strlen(text);
 	int r;
 
-	(void)err; /* every line can be read: a word, a comment or nothing */
+	(void)err; /* every line can be read: a name, a comment or nothing */
 	r = modfile_modules_has(text, module);
 	if (r < 0)
 		return r;
-	if (r > 0)
+	/* Only a line of exactly the module loads it; one that names it among other words
+	 * (r == 2) loads nothing, so the module gets a line of its own. */
+	if (r == 1)
 		return result_copy(text, ret_text);
 	/* A last line ending in a stray '\r' and then a '\n' would end in CRLF, which
 	 * remove() takes away whole: terminate it with a CRLF of its own, so that
@@ -459,29 +551,68 @@ int modfile_modules_add(const char *text, const char *module, char **ret_text,
 	return edits_apply(text, &e, ret_text);
 }
 
+/* A physical ('\n') line remove() deletes: one whose only systemd line is the module, or a
+ * broken line whose first word is (the admin's line for that module). */
+struct remove_state {
+	const char *module;
+	unsigned hits, others;
+};
+
+static int remove_probe(const char *text, const struct sdline *l, void *data)
+{
+	struct remove_state *st = data;
+
+	if (names_equal_n(text + l->start, l->end - l->start, st->module, strlen(st->module)) ||
+	    (sdline_broken(text, l) && sdline_word_is(text, l, 0, st->module)))
+		st->hits++;
+	else
+		st->others++;
+	return 0;
+}
+
 int modfile_modules_remove(const char *text, const char *module, char **ret_text,
 			   struct modfile_error *err)
 {
-	_cleanup_free_ struct modline *lines = NULL;
 	_cleanup_free_ struct span *spans = NULL;
 	_cleanup_free_ bool *del = NULL;
 	_cleanup_edits_ struct edits e = {};
-	size_t n;
+	size_t n = 0, cap = 0, i = 0, len = strlen(text);
 	int r;
 
-	(void)err;
 	if (!name_valid(module))
 		return -EINVAL;
-	r = modules_parse(text, &lines, &n);
-	if (r < 0)
-		return r;
-	spans = calloc(n + 1, sizeof(*spans));
-	del = calloc(n + 1, sizeof(*del));
-	if (!spans || !del)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		spans[i] = lines[i].span;
-		del[i] = modline_is(text, &lines[i], module);
+	while (i < len) {
+		const char *nl = memchr(text + i, '\n', len - i);
+		size_t end = nl ? (size_t)(nl - text) + 1 : len;
+		_cleanup_free_ char *one = strndup(text + i, end - i);
+		struct remove_state st = { module, 0, 0 };
+
+		if (!one)
+			return -ENOMEM;
+		if (n == cap) {
+			struct span *ns = realloc(spans, (cap = cap * 2 + 16) * sizeof(*ns));
+			bool *nd = ns ? realloc(del, cap * sizeof(*nd)) : NULL;
+
+			if (ns)
+				spans = ns;
+			if (!nd)
+				return -ENOMEM;
+			del = nd;
+		}
+		sdlines_each(one, remove_probe, &st);
+		/* A lone '\r' inside the line makes it two lines for systemd: deleting the whole
+		 * line would take the other one too. */
+		if (st.hits && st.others) {
+			if (err) {
+				err->line = (unsigned)n + 1;
+				snprintf(err->reason, sizeof(err->reason), "a carriage return splits this line in two "
+					 "for systemd-modules-load, and only one of them names %s", module);
+			}
+			return -EBADMSG;
+		}
+		spans[n] = (struct span){ i, end };
+		del[n++] = st.hits > 0;
+		i = end;
 	}
 	r = lines_delete(text, spans, n, del, true, &e);
 	if (r < 0)

@@ -36,23 +36,40 @@ struct modfile_error {
 	char reason[256];
 };
 
-/* ---- /etc/modules: one module per line, optionally "module args" ------- */
+/* ---- /etc/modules and modules-load.d: one module name per line ------- */
 
 /*
- * Lines are read as systemd-modules-load reads them (Debian's systemd links
- * /etc/modules-load.d/modules.conf to ../modules): blanks stripped, empty
- * lines and lines starting with '#' or ';' skipped, '\r' a blank. The first
- * word is the module: "vfio_pci ids=..." lists vfio_pci, and add leaves it
- * alone. But only Debian's sysvinit script (/etc/init.d/kmod) passes such
- * arguments on; systemd-modules-load looks the whole line up as one name and
- * loads nothing — hence the 2 below, for a warning.
+ * Lines are read exactly as systemd-modules-load reads them (systemd 252, the
+ * rules and their sources are cited in modfile.c; Debian's systemd links
+ * /etc/modules-load.d/modules.conf to ../modules): '\n' and '\r' end lines,
+ * blanks (" \t") are stripped at both ends, empty lines and lines starting
+ * with '#' or ';' are skipped, and the WHOLE remaining line is one module
+ * name. So "vfio_pci ids=10de:1b80" and "vfio vfio_iommu_type1 vfio_pci"
+ * load nothing: systemd looks each up as one name, logs "Failed to find
+ * module '...'" and still succeeds. Parameters after the name only ever
+ * worked with Debian's old sysvinit script (/etc/init.d/kmod).
  * New lines use the file's line ending (CRLF when its first line has one).
  */
-/* 1: listed on a line of its own; 2: listed only with arguments; 0: not listed. */
+struct modfile_modules_line {
+	unsigned line;	/* 1-based, counted in '\n' as an editor shows it */
+	char *name;	/* the whole stripped line: the one name systemd looks up */
+	bool broken;	/* it holds a blank: more than one word, so it loads nothing */
+};
+
+/* Every line systemd-modules-load looks up, in file order. 0 or -ENOMEM. */
+int modfile_modules_read(const char *text, struct modfile_modules_line **ret, size_t *ret_n);
+void modfile_modules_lines_free(struct modfile_modules_line *v, size_t n);
+
+/* 1: a line of exactly the module (systemd loads it); 2: only a broken line
+ * names it among other words (systemd loads nothing); 0: not named. */
 int modfile_modules_has(const char *text, const char *module);
+/* Adds the module on a line of its own unless has() is 1: a broken line that
+ * names it is left as the admin wrote it (the plan reports it with the fix). */
 int modfile_modules_add(const char *text, const char *module, char **ret_text,
 			struct modfile_error *err);
-/* Removes every line that lists the module, with or without arguments. */
+/* Removes every line that is the module, and every broken line whose first
+ * word is the module ("vfio_pci ids=..."). A line that a lone '\r' splits
+ * into the module and something else is refused (-EBADMSG). */
 int modfile_modules_remove(const char *text, const char *module, char **ret_text,
 			   struct modfile_error *err);
 

@@ -9,6 +9,7 @@
 #include "hooks.h"
 #include "managed.h"
 #include "modfile.h"
+#include "modload.h"
 #include "plan.h"
 #include "safety.h"
 #include "strbuf.h"
@@ -262,8 +263,66 @@ static int edit_kernel_cmdline(const struct rootfs *r, struct workspace *w, cons
 	return 0;
 }
 
-static int plan_modules(const struct rootfs *r, struct workspace *w, const struct profile *p, struct error *e)
+/* The fix for a line systemd-modules-load looks up whole: parameters (words with '=') go to an
+ * options line in modprobe.d, further names to lines of their own. */
+static char *broken_line_fix(const char *text)
 {
+	_cleanup_strbuf_ struct strbuf params = STRBUF_INIT, names = STRBUF_INIT, out = STRBUF_INIT;
+	_cleanup_free_ char *copy = strdup(text);
+	char *save = NULL, *first;
+
+	if (!copy || !(first = strtok_r(copy, " \t", &save)))
+		return NULL;
+	for (char *w = strtok_r(NULL, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
+		strbuf_appendf(strchr(w, '=') ? &params : &names, " %s", w);
+	if (params.len)
+		strbuf_appendf(&out, "its parameters belong in a file in /etc/modprobe.d, as 'options %s%s'; ", first,
+			       strbuf_str(&params));
+	if (names.len)
+		strbuf_appendf(&out, "put each module on a line of its own (%s%s); ", first, strbuf_str(&names));
+	strbuf_appendf(&out, "then the line '%s' alone loads %s", first, first);
+	return out.buf ? strbuf_steal(&out) : NULL;
+}
+
+static int broken_line_finding(const struct rootfs *r, const char *file, unsigned line, const char *name,
+			       struct plan *out)
+{
+	_cleanup_free_ char *fix = broken_line_fix(name);
+	char shown[4096];
+
+	if (!fix)
+		return -ENOMEM;
+	return finding_add(&out->findings, &out->n_findings, FINDING_WARNING, "modules-line-not-loaded", fix,
+			   "%s:%u: systemd-modules-load looks up '%s' as one module name and loads nothing",
+			   rootfs_display(r, file, shown, sizeof(shown)), line, name);
+}
+
+/* DESIGN.md §5: every line systemd-modules-load reads whole and cannot load is a warning that
+ * names the file and line, what systemd does with it, and the fix. /etc/modules is read from
+ * the plan's own copy, also where no modules-load.d link leads to it (a root without systemd's
+ * files installed); the other files as systemd finds them. */
+static int broken_line_findings(const struct rootfs *r, const struct modload *ml, const char *etc_modules,
+				struct plan *out)
+{
+	struct modfile_modules_line *lines = NULL;
+	size_t n = 0;
+	int k = modfile_modules_read(etc_modules, &lines, &n);
+
+	for (size_t i = 0; k == 0 && i < n; i++)
+		if (lines[i].broken)
+			k = broken_line_finding(r, ETC_MODULES, lines[i].line, lines[i].name, out);
+	modfile_modules_lines_free(lines, n);
+	for (size_t i = 0; k == 0 && i < ml->n_lines; i++)
+		if (ml->lines[i].broken && !streq(ml->lines[i].file, ETC_MODULES))
+			k = broken_line_finding(r, ml->lines[i].file, ml->lines[i].line, ml->lines[i].name, out);
+	return k;
+}
+
+static int plan_modules(const struct rootfs *r, struct workspace *w, const struct profile *p, struct plan *out,
+			struct error *e)
+{
+	_cleanup_modload_ struct modload *ml = NULL;
+	char shown[4096];
 	struct ws_file *f;
 	int k = 0;
 
@@ -271,12 +330,30 @@ static int plan_modules(const struct rootfs *r, struct workspace *w, const struc
 		return 0;
 	if (!(f = ws_get(w, ETC_MODULES)))
 		return -ENOMEM;
+	/* What already loads at boot, from files iommuctl reads but does not manage. */
+	k = modload_read(r, out->effective_cmdline, &ml, e);
+	if (k < 0)
+		return k == -ENOMEM ? k : -EIO;
 	for (size_t i = 0; k >= 0 && i < p->modules_add.n + p->modules_remove.n; i++) {
 		struct modfile_error me = { 0 };
 		bool adding = i < p->modules_add.n;
 		const char *m = adding ? p->modules_add.v[i] : p->modules_remove.v[i - p->modules_add.n];
-		char *text = NULL, shown[4096];
+		/* Already on a line of its own in /etc/modules: the editor keeps it, nothing to say. */
+		const struct modload_line *elsewhere =
+			adding && modfile_modules_has(ws_text(f), m) != 1 ? modload_find(ml, m, ETC_MODULES) : NULL;
+		char *text = NULL;
 
+		if (elsewhere) {
+			k = elsewhere->line
+				    ? finding_add(&out->findings, &out->n_findings, FINDING_INFO, "module-loaded-elsewhere",
+						  NULL, "%s already loads at boot from %s:%u; not adding it to %s", m,
+						  rootfs_display(r, elsewhere->file, shown, sizeof(shown)), elsewhere->line,
+						  ETC_MODULES)
+				    : finding_add(&out->findings, &out->n_findings, FINDING_INFO, "module-loaded-elsewhere",
+						  NULL, "%s already loads at boot from %s; not adding it to %s", m,
+						  elsewhere->file, ETC_MODULES);
+			continue;
+		}
 		k = adding ? modfile_modules_add(ws_text(f), m, &text, &me)
 			   : modfile_modules_remove(ws_text(f), m, &text, &me);
 		if (k == -EBADMSG)
@@ -287,6 +364,14 @@ static int plan_modules(const struct rootfs *r, struct workspace *w, const struc
 		else
 			free(text);
 	}
+	if (k >= 0)
+		k = broken_line_findings(r, ml, f->before.present ? f->before.data : "", out);
+	/* Debian's systemd package ships the link; without it systemd never reads /etc/modules. */
+	if (k >= 0 && p->modules_add.n && ml->has_modules_load && !ml->etc_modules_read)
+		k = finding_add(&out->findings, &out->n_findings, FINDING_WARNING, "etc-modules-not-read",
+				"restore Debian's link: ln -s ../modules /etc/modules-load.d/modules.conf",
+				"systemd-modules-load does not read %s: no file in modules-load.d links to it, so the "
+				"modules listed there do not load at boot", rootfs_display(r, ETC_MODULES, shown, sizeof(shown)));
 	return k < 0 ? k : 0;
 }
 
@@ -657,7 +742,7 @@ int plan_make(const struct rootfs *r, const char *sysfs, const struct hw *hw, co
 	if (k == 0)
 		k = next_boot_cmdline(&w, &out);
 	if (k == 0)
-		k = plan_modules(r, &w, p, e);
+		k = plan_modules(r, &w, p, &out, e);
 	if (k == 0)
 		k = plan_blacklist(r, &w, p, out.effective_cmdline, &out, e);
 	if (k == 0)

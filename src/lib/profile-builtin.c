@@ -158,9 +158,11 @@ static int has_module(const struct host_facts *f, const char *kernel, const char
 }
 
 /* Linux 6.2 merged virqfd into vfio.ko ("vfio: Fold vfio_virqfd.ko into
- * vfio.ko"): Debian's 6.1 still has vfio_virqfd.ko, 6.12 has none, and
- * /etc/modules naming a module a kernel lacks makes systemd-modules-load fail
- * at boot. So it is listed only when an installed kernel still has it. */
+ * vfio.ko"): Debian's 6.1 still has vfio_virqfd.ko, 6.12 has none, and for
+ * a name in /etc/modules that a kernel lacks systemd-modules-load logs "Failed
+ * to find module" on every boot (systemd 252 ignores -ENOENT, so the unit still
+ * succeeds and nobody sees it). So it is listed only when an installed kernel
+ * still has it. */
 static int add_virqfd(struct profile *p, const struct host_facts *f)
 {
 	_cleanup_strbuf_ struct strbuf with = STRBUF_INIT, without = STRBUF_INIT, unknown = STRBUF_INIT;
@@ -341,7 +343,7 @@ static int check_kernel(struct profile *p, const struct host_facts *f, const cha
 			"harmless if that kernel is no longer booted; otherwise install its modules or take the "
 			"module out of the profile with [modules] remove",
 			"kernel %s has no module %s (neither a .ko file nor built in); systemd-modules-load "
-			"will report a failure when that kernel boots", kernel, m);
+			"logs \"Failed to find module '%s'\" on every boot of that kernel", kernel, m, m);
 		if (k < 0)
 			return k;
 	}

@@ -239,7 +239,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int rootfs_list_dir(const struct rootfs *r, const char *dir, const char *suffix,
+static int list_dir(const struct rootfs *r, const char *dir, const char *suffix, enum rootfs_links dir_links,
 		    char ***ret_names, size_t *ret_n, char ***ret_links, size_t *ret_nlinks,
 		    struct error *e)
 {
@@ -250,8 +250,8 @@ int rootfs_list_dir(const struct rootfs *r, const char *dir, const char *suffix,
 	DIR *d;
 	int fd, k = 0;
 
-	fd = rootfs_openat(r, dir, O_RDONLY | O_DIRECTORY, 0, ROOTFS_NO_LINKS);
-	if (fd == -ENOENT) {
+	fd = rootfs_openat(r, dir, O_RDONLY | O_DIRECTORY, 0, dir_links);
+	if (fd == -ENOENT || (fd == -ENOTDIR && dir_links == ROOTFS_LINKS_IN_ROOT)) {
 		*ret_names = NULL;
 		*ret_n = 0;
 		if (ret_links)
@@ -305,6 +305,83 @@ int rootfs_list_dir(const struct rootfs *r, const char *dir, const char *suffix,
 		strv_free(links, nl);
 	}
 	return 0;
+}
+
+int rootfs_list_dir(const struct rootfs *r, const char *dir, const char *suffix,
+		    char ***ret_names, size_t *ret_n, char ***ret_links, size_t *ret_nlinks,
+		    struct error *e)
+{
+	return list_dir(r, dir, suffix, ROOTFS_NO_LINKS, ret_names, ret_n, ret_links, ret_nlinks, e);
+}
+
+int rootfs_list_dir_in_root(const struct rootfs *r, const char *dir, const char *suffix,
+			    char ***ret_names, size_t *ret_n, char ***ret_links, size_t *ret_nlinks,
+			    struct error *e)
+{
+	return list_dir(r, dir, suffix, ROOTFS_LINKS_IN_ROOT, ret_names, ret_n, ret_links, ret_nlinks, e);
+}
+
+int rootfs_read_file_in_root(const struct rootfs *r, const char *path, struct file_state *ret, struct error *e)
+{
+	_cleanup_close_ int fd = -1;
+	char shown[4096];
+	struct stat st;
+	char *data = NULL;
+	size_t len = 0;
+	int k;
+
+	memset(ret, 0, sizeof(*ret));
+	fd = rootfs_openat(r, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0, ROOTFS_LINKS_IN_ROOT);
+	if (fd == -ENOENT || fd == -ENOTDIR || fd == -ELOOP)
+		return 0;
+	if (fd < 0)
+		return error_set(e, EXIT_IO, "cannot open %s: %s",
+				 rootfs_display(r, path, shown, sizeof(shown)), strerror(-fd)), fd;
+	if (fstat(fd, &st) < 0)
+		return error_set(e, EXIT_IO, "cannot stat %s: %s",
+				 rootfs_display(r, path, shown, sizeof(shown)), strerror(errno)), negative_errno();
+	if (S_ISREG(st.st_mode)) {
+		if (st.st_size > ROOTFS_MAX_FILE)
+			return error_set(e, EXIT_BAD_INPUT, "%s is %lld bytes, more than the %d MiB a configuration "
+					 "file may have; look at what it holds", rootfs_display(r, path, shown, sizeof(shown)),
+					 (long long)st.st_size, ROOTFS_MAX_FILE >> 20), -EFBIG;
+		k = read_all(fd, &data, &len);
+		if (k < 0)
+			return error_set(e, EXIT_IO, "cannot read %s: %s",
+					 rootfs_display(r, path, shown, sizeof(shown)), strerror(-k)), k;
+	} else if (!(data = strdup(""))) {
+		/* /dev/null (a masked file) and other non-files read as nothing */
+		return -ENOMEM;
+	}
+	file_state_set_content(ret, data, len);
+	ret->mode = st.st_mode & 07777;
+	ret->uid = st.st_uid;
+	ret->gid = st.st_gid;
+	return 0;
+}
+
+int rootfs_readlink(const struct rootfs *r, const char *path, char **ret)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	_cleanup_close_ int dfd = -1;
+	char buf[4096], *slash;
+	ssize_t n;
+
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (!slash || !slash[1])
+		return -EINVAL;
+	*slash = '\0';
+	dfd = rootfs_openat(r, *dir ? dir : "/", O_PATH | O_DIRECTORY, 0, ROOTFS_LINKS_IN_ROOT);
+	if (dfd < 0)
+		return dfd;
+	n = readlinkat(dfd, slash + 1, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return negative_errno();
+	buf[n] = '\0';
+	*ret = strdup(buf);
+	return *ret ? 0 : -ENOMEM;
 }
 
 int rootfs_open_dir(const struct rootfs *r, const char *dir, bool create, mode_t dir_mode,

@@ -64,6 +64,21 @@ int rootfs_list_dir(const struct rootfs *r, const char *dir, const char *suffix,
 		    char ***ret_names, size_t *ret_n, char ***ret_links, size_t *ret_nlinks,
 		    struct error *e);
 
+/* The same for a directory iommuctl only reads (modules-load.d): it may be reached through
+ * symlinks inside the root, as /lib/modules-load.d is on merged-/usr. */
+int rootfs_list_dir_in_root(const struct rootfs *r, const char *dir, const char *suffix,
+			    char ***ret_names, size_t *ret_n, char ***ret_links, size_t *ret_nlinks,
+			    struct error *e);
+
+/* Read a file iommuctl only reads, following symlinks as a program on that root would, but
+ * never out of it (RESOLVE_IN_ROOT: an absolute target is taken inside the root). Missing, or a
+ * dangling link: present=false and 0. Not a regular file (a link to /dev/null): empty content. */
+int rootfs_read_file_in_root(const struct rootfs *r, const char *path, struct file_state *ret, struct error *e);
+
+/* The target of the symlink at path, as stored; its directory is resolved inside the root.
+ * -EINVAL when path is not a symlink, -ENOENT when it does not exist. */
+int rootfs_readlink(const struct rootfs *r, const char *path, char **ret);
+
 /* Open (creating missing components with dir_mode) a directory below the root,
  * O_RDONLY so that it can be fsync'ed. */
 int rootfs_open_dir(const struct rootfs *r, const char *dir, bool create, mode_t dir_mode,

@@ -4,14 +4,19 @@
  * Input: "OP<TAB>MODULE" on the first line (OP is "+" add, "-" remove,
  * anything else both in turn), then the file (up to a NUL). Checked:
  *  - modfile_modules_has() agrees with an oracle written below from
- *    systemd-modules-load's reading (blanks and '\r' stripped, '#' and ';'
- *    comments, first word the module, '-' equal to '_');
+ *    systemd-modules-load 252's reading (lines end at '\n' and '\r', " \t"
+ *    stripped, '#' and ';' comments, the WHOLE line one name, '-' equal to
+ *    '_'; 2 when only a line with blanks names the module among its words);
+ *  - modfile_modules_read() gives exactly the oracle's names, in order;
  *  - -EINVAL exactly for a module name that is not [A-Za-z0-9_-]{1,55};
- *  - add: listed afterwards; 0 means it was listed and the text is the same;
+ *  - add: on a line of its own afterwards; 0 means it already was and the
+ *    text is the same;
  *    every old line kept in order, one line more at most; add again is a
  *    no-op; when it was not listed, remove(add(x)) == x byte for byte;
- *  - remove: not listed afterwards; lines not naming the module kept in
- *    order; remove again is a no-op; 0 means the text is the same.
+ *  - remove: no line is the module or starts a broken line with it
+ *    afterwards; other lines kept in order; remove again is a no-op; 0 means
+ *    the text is the same; -EBADMSG only where a lone '\r' splits a line
+ *    into the module and another name.
  */
 #include <errno.h>
 
@@ -40,7 +45,7 @@ static bool module_valid(const char *m)
 
 static bool oracle_blank(char c)
 {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
 static bool same_name(const char *a, size_t an, const char *b)
@@ -53,46 +58,132 @@ static bool same_name(const char *a, size_t an, const char *b)
 	return true;
 }
 
-/* What one line lists, the oracle's way: 1 alone, 2 with arguments, 0 not. */
-static int oracle_line(const char *s, size_t len, const char *module)
+/* One systemd line [a, b) after stripping; false for an empty or comment line. */
+static bool oracle_strip(const char *s, size_t len, size_t *ra, size_t *rb)
 {
-	size_t a = 0, b = len, w;
+	size_t a = 0, b = len;
 
 	while (a < b && oracle_blank(s[a]))
 		a++;
 	while (b > a && oracle_blank(s[b - 1]))
 		b--;
-	if (a == b || s[a] == '#' || s[a] == ';')
+	*ra = a, *rb = b;
+	return a < b && s[a] != '#' && s[a] != ';';
+}
+
+/* What one systemd line does for the module: 1 loads it; 2 a line with blanks names it as a
+ * word (3 when that word is the first: remove() takes such a line); 0 nothing. */
+static int oracle_line(const char *s, size_t len, const char *module)
+{
+	size_t a, b, w, first = 1;
+
+	if (!oracle_strip(s, len, &a, &b))
 		return 0;
-	for (w = a; w < b && !oracle_blank(s[w]); w++)
-		;
-	if (!same_name(s + a, w - a, module))
-		return 0;
-	return w == b ? 1 : 2;
+	if (same_name(s + a, b - a, module))
+		return 1;
+	while (a < b) {
+		for (w = a; w < b && s[w] != ' ' && s[w] != '\t'; w++)
+			;
+		if (w > a && same_name(s + a, w - a, module))
+			return first ? 3 : 2;
+		first = 0;
+		for (a = w; a < b && (s[a] == ' ' || s[a] == '\t'); a++)
+			;
+	}
+	return 0;
+}
+
+/* Calls fn on every systemd line of text (split at '\n' and '\r'); stops at a nonzero return. */
+static int oracle_each(const char *text, size_t len, int (*fn)(const char *s, size_t n, void *d), void *d)
+{
+	size_t pos = 0;
+
+	while (pos < len) {
+		size_t end = pos;
+		int k;
+
+		while (end < len && text[end] != '\n' && text[end] != '\r')
+			end++;
+		k = fn(text + pos, end - pos, d);
+		if (k)
+			return k;
+		pos = end + 1;
+	}
+	return 0;
+}
+
+struct oracle_q {
+	const char *module;
+	int best, removable;
+};
+
+static int oracle_one(const char *s, size_t n, void *d)
+{
+	struct oracle_q *q = d;
+	int k = oracle_line(s, n, q->module);
+
+	if (k == 1 || k == 3)
+		q->removable = 1;
+	if (k == 1)
+		q->best = 1;
+	else if (k && q->best == 0)
+		q->best = 2;
+	return 0;
 }
 
 static int oracle_has(const char *text, const char *module)
 {
-	size_t len = strlen(text), pos = 0;
-	int best = 0;
+	struct oracle_q q = { module, 0, 0 };
 
-	while (pos < len) {
-		const char *nl = memchr(text + pos, '\n', len - pos);
-		size_t end = nl ? (size_t)(nl - text) : len;
-		int k = oracle_line(text + pos, end - pos, module);
+	oracle_each(text, strlen(text), oracle_one, &q);
+	return q.best;
+}
 
-		if (k == 1)
-			return 1;
-		if (k == 2)
-			best = 2;
-		pos = end + 1;
-	}
-	return best;
+static bool oracle_removable(const char *text, size_t len, const char *module)
+{
+	struct oracle_q q = { module, 0, 0 };
+
+	oracle_each(text, len, oracle_one, &q);
+	return q.removable;
 }
 
 static bool skip_module_lines(const char *line, size_t len, void *data)
 {
-	return oracle_line(line, len, data) != 0;
+	return oracle_removable(line, len, data);
+}
+
+/* modfile_modules_read() against the oracle's names, in order. */
+struct names_q {
+	const struct modfile_modules_line *v;
+	size_t n, i;
+	bool bad;
+};
+
+static int names_one(const char *s, size_t n, void *d)
+{
+	struct names_q *q = d;
+	size_t a, b;
+
+	if (!oracle_strip(s, n, &a, &b))
+		return 0;
+	if (q->i >= q->n || strlen(q->v[q->i].name) != b - a || memcmp(q->v[q->i].name, s + a, b - a) != 0 ||
+	    q->v[q->i].broken != (memchr(s + a, ' ', b - a) || memchr(s + a, '\t', b - a)))
+		q->bad = true;
+	q->i++;
+	return 0;
+}
+
+static void check_read(const char *text)
+{
+	struct modfile_modules_line *v = NULL;
+	size_t n = 0;
+	struct names_q q;
+
+	FUZZ_CHECK(modfile_modules_read(text, &v, &n) == 0, "read failed");
+	q = (struct names_q){ v, n, 0, false };
+	oracle_each(text, strlen(text), names_one, &q);
+	FUZZ_CHECK(!q.bad && q.i == n, "read() gives %zu names, the oracle %zu (or another name)", n, q.i);
+	modfile_modules_lines_free(v, n);
 }
 
 static void check_add(const char *old, const char *module)
@@ -110,9 +201,9 @@ static void check_add(const char *old, const char *module)
 	}
 	FUZZ_CHECK(r == 0 || r == 1, "add '%s' returned %d (line %u: %s)", module, r, err.line, err.reason);
 	new_len = strlen(new);
-	FUZZ_CHECK(oracle_has(new, module) != 0, "added '%s' is not listed", module);
+	FUZZ_CHECK(oracle_has(new, module) == 1, "added '%s' is not on a line of its own", module);
 	FUZZ_CHECK(modfile_modules_has(new, module) == oracle_has(new, module), "has() disagrees after add");
-	FUZZ_CHECK((r == 0) == (before != 0), "add returned %d, but it was %s listed", r, before ? "" : "not");
+	FUZZ_CHECK((r == 0) == (before == 1), "add returned %d, but has() was %d", r, before);
 	if (r == 0)
 		FUZZ_CHECK(strcmp(new, old) == 0, "add returned 0 and changed the text");
 	lost = fuzz_lines_kept(old, old_len, new, new_len, false, NULL, NULL);
@@ -149,7 +240,7 @@ static void check_remove(const char *old, const char *module)
 {
 	struct modfile_error err = { 0 };
 	char *new = NULL, *again = NULL;
-	int before = oracle_has(old, module), r;
+	int before = oracle_removable(old, strlen(old), module), r;
 	const char *lost;
 
 	r = modfile_modules_remove(old, module, &new, &err);
@@ -157,8 +248,12 @@ static void check_remove(const char *old, const char *module)
 		FUZZ_CHECK(r == -EINVAL, "remove of invalid '%s' returned %d", module, r);
 		return;
 	}
+	if (r == -EBADMSG) {
+		FUZZ_CHECK(strchr(old, '\r') != NULL, "remove refused a file without a carriage return");
+		return;
+	}
 	FUZZ_CHECK(r == 0 || r == 1, "remove '%s' returned %d (line %u: %s)", module, r, err.line, err.reason);
-	FUZZ_CHECK(oracle_has(new, module) == 0, "removed '%s' still listed", module);
+	FUZZ_CHECK(!oracle_removable(new, strlen(new), module), "removed '%s' still listed", module);
 	FUZZ_CHECK((r == 1) == (before != 0), "remove returned %d, but it was %s listed", r, before ? "" : "not");
 	if (r == 0)
 		FUZZ_CHECK(strcmp(new, old) == 0, "remove returned 0 and changed the text");
@@ -190,6 +285,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	module = module ? (*module = '\0', module + 1) : header + strlen(header);
 	op = header;
 
+	check_read(text);
 	if (module_valid(module))
 		FUZZ_CHECK(modfile_modules_has(text, module) == oracle_has(text, module),
 			   "has('%s') is %d, the oracle says %d", module, modfile_modules_has(text, module),

@@ -230,10 +230,34 @@ static int cmd_edit(int argc, char **argv)
 	return 0;
 }
 
+/* modules-read FILE: one line per name systemd-modules-load looks up: "LINE<TAB>NAME". */
+static int cmd_modules_read(int argc, char **argv)
+{
+	_cleanup_free_ char *text = NULL;
+	struct modfile_modules_line *v = NULL;
+	size_t n = 0;
+	int r;
+
+	if (argc != 1)
+		return EXIT_USAGE;
+	r = file_read(argv[0], &text);
+	if (r < 0) {
+		fprintf(stderr, "modfile-helper: cannot read '%s': %s\n", argv[0], strerror(-r));
+		return EXIT_IO;
+	}
+	if (modfile_modules_read(text, &v, &n) < 0)
+		return EXIT_IO;
+	for (size_t i = 0; i < n; i++)
+		printf("%u\t%s\n", v[i].line, v[i].name);
+	modfile_modules_lines_free(v, n);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
 } commands[] = {
+	{ "modules-read", cmd_modules_read },
 	{ "dump", cmd_dump },
 	{ "query", cmd_query },
 	{ "edit", cmd_edit },
@@ -248,6 +272,7 @@ int main(int argc, char **argv)
 		"usage: modfile-helper dump [--cmdline S] FILE...\n"
 		"       modfile-helper query [--cmdline S] MODULE [--param KEY] FILE...\n"
 		"       modfile-helper edit OP FILE MODULE [ARG [ARG]]   ('-' = none)\n"
+		"       modfile-helper modules-read FILE   (LINE<TAB>NAME systemd-modules-load looks up)\n"
 		"  OP: modules-add modules-remove blacklist-add blacklist-remove options-set\n"
 		"      options-remove softdep-add softdep-remove\n");
 	return EXIT_USAGE;
