@@ -7,6 +7,7 @@
 
 #include "cmd.h"
 #include "hw.h"
+#include "plan.h"
 #include "strbuf.h"
 
 static const char *virt_text(const struct hw *hw)
@@ -245,7 +246,7 @@ static struct json_object *device_json(const struct hw *hw, const struct pci_fun
 	return o;
 }
 
-static void print_json(const struct hw *hw)
+static void print_json(const struct hw *hw, const struct vfio_ids_origin *ids)
 {
 	struct json_object *o = json_object_new_object(), *x, *a;
 
@@ -272,12 +273,15 @@ static void print_json(const struct hw *hw)
 	json_object_object_add(o, "devices", a);
 	json_object_object_add(o, "notes", json_strv(&hw->notes));
 	json_object_object_add(o, "unreadable", json_object_new_int64(hw->unreadable));
+	json_object_object_add(o, "vfio_ids", json_vfio_ids(ids));
 	output_json(o);
 	json_object_put(o);
 }
 
 static int run(struct ctx *ctx, const struct cmd_args *args)
 {
+	struct vfio_ids_origin ids = { 0 };
+	struct error ids_err = { 0 };
 	struct hw hw;
 
 	if (hw_scan(ctx->sysfs, ctx->procfs, &hw, &ctx->err) < 0)
@@ -286,14 +290,23 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 		hw_clear(&hw);
 		return ctx_fail(ctx);
 	}
+	/* The list the next boot gives vfio-pci, from the files under --root (not the running one's). */
+	if (plan_vfio_ids(ctx->root, ctx->sysfs, &ids, &ids_err) < 0)
+		vfio_ids_origin_clear(&ids);
 	if (ctx->json) {
-		print_json(&hw);
+		print_json(&hw, &ids);
 	} else {
 		print_summary(&hw);
 		putchar('\n');
 		print_groups(&hw);
 		print_gpus_and_roles(&hw);
+		putchar('\n');
+		if (ids_err.text[0])
+			printf("vfio-pci ids: unknown (%s)\n", ids_err.text);
+		else
+			print_vfio_ids(&ids, "");
 	}
+	vfio_ids_origin_clear(&ids);
 	hw_clear(&hw);
 	return 0;
 }

@@ -555,6 +555,31 @@ int grub_read_cmdline(const struct grub_file *files, size_t n_files, char **ret_
 	return 0;
 }
 
+int grub_cmdline_where(const struct grub_file *files, size_t n_files, bool linux_var, size_t offset,
+		       size_t *ret_file, unsigned *ret_line, struct cmdline_error *err)
+{
+	struct grub_ctx c = { .err = err };
+	_cleanup_strbuf_ struct strbuf value = STRBUF_INIT;
+	_cleanup_free_ struct run *runs = NULL;
+	const struct run *hit;
+	size_t n_runs;
+	int r;
+
+	if (err)
+		*err = (struct cmdline_error) {0};
+	r = grub_ctx_load(&c, files, n_files);
+	if (r >= 0)
+		r = runs_build(&c, linux_var ? GRUB_VAR_LINUX : GRUB_VAR_DEFAULT, &value, &runs, &n_runs);
+	if (r >= 0 && (hit = run_at(runs, n_runs, offset, 0))) {
+		*ret_file = hit->a->file;
+		*ret_line = hit->a->line;
+		r = 1;
+	} else if (r >= 0)
+		r = 0;
+	grub_ctx_release(&c);
+	return r;
+}
+
 /* Stricter than the kernel: an added parameter lands in a file that sh sources. */
 static int grub_param_check(const char *param, struct cmdline_error *err)
 {

@@ -2,6 +2,7 @@
 /* grubfile.h — pure editor for the kernel command line in /etc/default/grub and its drop-ins. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "cmdline.h"
@@ -79,6 +80,16 @@ int grub_edit_cmdline(const struct grub_file *files, size_t n_files, const char 
  */
 int grub_read_cmdline(const struct grub_file *files, size_t n_files, char **ret_default,
 		      char **ret_linux, struct cmdline_error *err);
+
+/*
+ * Which assignment wrote the byte at offset of the effective value of
+ * GRUB_CMDLINE_LINUX (linux_var) or GRUB_CMDLINE_LINUX_DEFAULT, as
+ * grub_read_cmdline() gives it: the index into files and the 1-based line.
+ * Returns 1 and fills them, 0 when no assignment wrote it, or what
+ * grub_read_cmdline() returns on error.
+ */
+int grub_cmdline_where(const struct grub_file *files, size_t n_files, bool linux_var, size_t offset,
+		       size_t *ret_file, unsigned *ret_line, struct cmdline_error *err);
 
 void grub_texts_free(char **texts, size_t n);
 

@@ -11,7 +11,8 @@
 
 #define IDS_PARAM "vfio_pci.ids"
 
-int vfio_cmdline_ids(const char *cmdline, char **ret_key, char **ret_value, unsigned *ret_count)
+int vfio_cmdline_ids(const char *cmdline, char **ret_key, char **ret_value, unsigned *ret_count,
+		     size_t *ret_offset)
 {
 	_cleanup_free_ struct cmdline_token *t = NULL;
 	const struct cmdline_token *last = NULL;
@@ -39,6 +40,8 @@ int vfio_cmdline_ids(const char *cmdline, char **ret_key, char **ret_value, unsi
 	*ret_key = key;
 	*ret_value = value;
 	*ret_count = count;
+	if (ret_offset)
+		*ret_offset = last->start;
 	return 1;
 }
 

@@ -17,10 +17,12 @@
  * module_param_string, which each occurrence overwrites; a built-in vfio-pci
  * gets them from the kernel's own parse_args(), in the same order.
  * Returns 1 with *ret_key (as written, e.g. "vfio_pci.ids"), *ret_value
- * (quotes stripped as the kernel strips them) and *ret_count (how many there
- * are), 0 when the line has none, or -ENOMEM. Outputs only on 1.
+ * (quotes stripped as the kernel strips them), *ret_count (how many there
+ * are) and *ret_offset (where the last one starts in cmdline; may be NULL),
+ * 0 when the line has none, or -ENOMEM. Outputs only on 1.
  */
-int vfio_cmdline_ids(const char *cmdline, char **ret_key, char **ret_value, unsigned *ret_count);
+int vfio_cmdline_ids(const char *cmdline, char **ret_key, char **ret_value, unsigned *ret_count,
+		     size_t *ret_offset);
 
 /*
  * An entry vfio-pci's vfio_pci_fill_ids() reads as it is meant:

@@ -14,13 +14,15 @@ static void test_find_one(const char *line, int want, const char *want_key, cons
 {
 	char *key = NULL, *value = NULL;
 	unsigned count = 0;
-	int k = vfio_cmdline_ids(line, &key, &value, &count);
+	size_t at = 0;
+	int k = vfio_cmdline_ids(line, &key, &value, &count, &at);
 
 	ok(k == want, "'%s': %s", line, want ? "has a list" : "has none");
 	if (k == 1 && want == 1) {
 		is_str(key, want_key, "'%s': key as written", line);
 		is_str(value, want_value, "'%s': the last list wins", line);
 		ok(count == want_count, "'%s': %u occurrences (want %u)", line, count, want_count);
+		ok(strncmp(line + at, want_key, strlen(want_key)) == 0, "'%s': the offset of the last one", line);
 	}
 	free(key);
 	free(value);
