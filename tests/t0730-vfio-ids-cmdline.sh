@@ -175,4 +175,19 @@ json_check "$TEST_TMP/p5.json" "any(x['id'] == 'vfio-ids-repeated' and '1b21:116
 	ok "a split list the plan does not touch is a warning: only the last one counts" ||
 	{ not_ok "vfio-ids-repeated"; diag "$out"; }
 
+# ---- 5. an administrator's list that takes a device the host needs ----
+r=$(hw_root pve8-grub 44-vfio-ids-proxmox-script)
+disk_id=$($PYTHON -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+x = next(x for x in d["devices"] if "root disk" in x["roles"])
+print(x["vendor_id"] + ":" + x["device_id"])' "$TEST_TMP/scan.json")
+expect_exit 0 "plan gpu with the list of a real Proxmox script (no device of the host in it)" ictl --root "$r" plan gpu
+sed -i "s/vfio-pci.ids=10de:2203,10de:1aef/vfio-pci.ids=10de:2203,10de:1aef,$disk_id/" "$r/etc/default/grub"
+run_cmd ictl --root "$r" --json plan gpu
+printf '%s' "$out" >"$TEST_TMP/p6.json"
+if [ "$rc" = 3 ] && json_check "$TEST_TMP/p6.json" \
+	"any(x['id'] == 'takes-root-disk' and x['severity'] == 'blocking' and 'ids=$disk_id, from the kernel command line' in x['message'] for x in d['findings'])"; then
+	ok "the root disk controller's id on the command line's list blocks (exit 3): the plan would keep it there"
+else not_ok "list with the root disk's id: exit $rc"; diag "$(finding_ids "$TEST_TMP/p6.json")"; fi
+
 plan_late

@@ -933,6 +933,9 @@ int plan_make(const struct rootfs *r, const char *sysfs, const struct hw *hw, co
 		k = ids_origin_modprobe(&w, &out);
 	if (k == 0)
 		k = ids_findings(&out);
+	if (k == 0 && out.ids.list)
+		k = safety_check_ids_list(hw, out.ids.list, out.ids.on_cmdline ? "the kernel command line" : out.ids.file,
+					  &out.vfio, &out.findings, &out.n_findings);
 	if (k == 0)
 		k = safety_check(hw, p, &out.vfio, &out.findings, &out.n_findings);
 	if (k == 0)
