@@ -247,6 +247,7 @@ BOOT_IMAGE=/boot/vmlinuz-6.8.12-4-pve root=ZFS=rpool/ROOT/pve-1 boot=zfs quiet a
 quiet modprobe.blacklist=vfio-pci,snd-hda-intel,radeon nouveau.modeset=0 i915.enable_guc=3 kvm.ignore_msrs=1 kvm.report_ignored_msrs=0
 quiet "snd-hda-intel.model=a b" parport.dyndbg="file drivers/parport/ieee1284_ops.c +mpf" bonding.max_bonds=2	random.trust_cpu=on
 .x=1 y.=2 z.a.b=3 modprobe.blacklist modprobe.blacklist=,, nouveau.modeset nvidia-drm.modeset=1 -- init.a=b
+quiet vfio-pci.ids=10de:1b80 vfio_pci.ids=02:00.0,02:00.1 vfio_pci.disable_vga=1 vfio-pci.ids="1002:67df"
 EOF
 fi
 

@@ -113,40 +113,45 @@ words_check() {
 		return 0
 	}
 	function addkey(w,  i) { for (i = 1; i <= na; i++) if (key(w) == key(A[i])) return i; return 0 }
-	function filtered(s, isdef,  n, W, i, j, out) {
+	function val(w) { return index(w, "=") ? substr(w, index(w, "=")) : "" }
+	function same(w, a) { return key(w) == key(a) && val(w) == val(a) }
+	# Issue 13: the kernel gets "LINUX DEFAULT" as one line, so each added key is in
+	# both together once: in GRUB_CMDLINE_LINUX when that held the add, else in DEFAULT.
+	function filtered(s, isdef,  n, W, i, out) {
 		n = split(s, W, /[ \t]+/); out = ""
 		for (i = 1; i <= n; i++) {
-			if (W[i] == "" || removed(W[i])) continue
-			j = addkey(W[i])
-			if (j && (isdef || W[i] != A[j])) continue
+			if (W[i] == "" || removed(W[i]) || addkey(W[i])) continue
 			out = out " " W[i]
 		}
 		return out
 	}
-	function joined(s,  n, W, i, out) {
-		n = split(s, W, /[ \t]+/); out = ""
-		for (i = 1; i <= n; i++) if (W[i] != "") out = out " " W[i]
-		return out
+	# how many words of s have the key of a; hits: how many of them are a itself
+	function count(s, a,  n, W, i, c) {
+		n = split(s, W, /[ \t]+/); c = 0; hits = 0
+		for (i = 1; i <= n; i++) if (W[i] != "" && key(W[i]) == key(a)) { c++; hits += same(W[i], a) }
+		return c
 	}
 	BEGIN {
 		na = split(adds, A, " "); nr = split(removes, R, " "); bad = 0
 		n = split(nd, W, /[ \t]+/)
 		for (j = 1; j <= na; j++) {
-			c = 0
-			for (i = 1; i <= n; i++)
-				if (W[i] != "" && key(W[i]) == key(A[j])) {
-					c++
-					if (W[i] != A[j]) { print "wrong value " W[i] " for " A[j]; bad = 1 }
-				}
-			if (c != 1) { print A[j] " is in GRUB_CMDLINE_LINUX_DEFAULT " c " times"; bad = 1 }
+			count(ol, A[j]); held = hits > 0
+			cd = count(nd, A[j]); hd = hits
+			cl = count(nl, A[j]); hl = hits
+			if (held && (cl != 1 || hl != 1 || cd != 0)) {
+				print A[j] " was in GRUB_CMDLINE_LINUX: want it there once and its key not in DEFAULT, got " cl "/" cd; bad = 1
+			}
+			if (!held && (cd != 1 || hd != 1 || cl != 0)) {
+				print A[j] " must be in GRUB_CMDLINE_LINUX_DEFAULT once and its key not in LINUX, got " cd "/" cl; bad = 1
+			}
 		}
 		for (i = 1; i <= n; i++)
 			if (W[i] != "" && removed(W[i])) { print "removed " W[i] " is still in GRUB_CMDLINE_LINUX_DEFAULT"; bad = 1 }
 		if (filtered(od, 1) != filtered(nd, 1)) {
 			print "other words of GRUB_CMDLINE_LINUX_DEFAULT changed: [" filtered(od, 1) "] -> [" filtered(nd, 1) "]"; bad = 1
 		}
-		if (joined(nl) != filtered(ol, 0)) {
-			print "GRUB_CMDLINE_LINUX should be [" filtered(ol, 0) "], is [" joined(nl) "]"; bad = 1
+		if (filtered(nl, 0) != filtered(ol, 0)) {
+			print "other words of GRUB_CMDLINE_LINUX changed: [" filtered(ol, 0) "] -> [" filtered(nl, 0) "]"; bad = 1
 		}
 		exit bad
 	}'

@@ -82,6 +82,12 @@ void output_recovered(const struct ctx *ctx);
 const char *change_kind(const struct file_change *c);
 bool change_is_real(const struct file_change *c);
 void print_changes(const struct file_change *files, size_t n, const char *indent);
+struct vfio_ids_origin;
+/* vfio-pci's ids= list and where it comes from: {"value", "ids", "on_cmdline", "parameter", "file",
+ * "variable", "line", "occurrences", "invalid"}, or NULL (JSON null) when nothing sets one. */
+struct json_object *json_vfio_ids(const struct vfio_ids_origin *o);
+/* The same in words, one or two lines starting with indent. */
+void print_vfio_ids(const struct vfio_ids_origin *o, const char *indent);
 struct strbuf;
 /* A unified diff of one file with git's headers for created/deleted files and mode changes. */
 int diff_file_change(struct strbuf *out, const struct file_change *c);

@@ -6,6 +6,7 @@
 
 #include "cmd.h"
 #include "diff.h"
+#include "plan.h"
 #include "strbuf.h"
 
 int ctx_fail(struct ctx *ctx)
@@ -117,4 +118,57 @@ int diff_file_change(struct strbuf *out, const struct file_change *c)
 			       (unsigned)c->after.mode & 0777);
 	return diff_unified(out, c->before.present ? a : "/dev/null", c->before.data, c->before.len,
 			    c->after.present ? b : "/dev/null", c->after.data, c->after.len);
+}
+
+struct json_object *json_vfio_ids(const struct vfio_ids_origin *o)
+{
+	struct json_object *x, *ids, *bad;
+
+	if (!o->list)
+		return NULL;
+	x = json_object_new_object();
+	ids = json_object_new_array();
+	bad = json_object_new_array();
+	for (const char *p = o->list; *p;) {
+		size_t len = strcspn(p, ",");
+
+		if (len)
+			json_object_array_add(ids, json_object_new_string_len(p, (int)len));
+		p += len + (p[len] == ',');
+	}
+	for (size_t i = 0; i < o->invalid.n; i++)
+		json_object_array_add(bad, json_object_new_string(o->invalid.v[i]));
+	json_object_object_add(x, "value", json_object_new_string(o->list));
+	json_object_object_add(x, "ids", ids);
+	json_object_object_add(x, "on_cmdline", json_object_new_boolean(o->on_cmdline));
+	json_object_object_add(x, "parameter", o->key ? json_object_new_string(o->key) : NULL);
+	json_object_object_add(x, "file", o->file ? json_object_new_string(o->file) : NULL);
+	json_object_object_add(x, "variable", o->variable ? json_object_new_string(o->variable) : NULL);
+	json_object_object_add(x, "line", o->line ? json_object_new_int((int)o->line) : NULL);
+	json_object_object_add(x, "occurrences", json_object_new_int(o->on_cmdline ? (int)o->count : 1));
+	json_object_object_add(x, "invalid", bad);
+	return x;
+}
+
+void print_vfio_ids(const struct vfio_ids_origin *o, const char *indent)
+{
+	if (!o->list) {
+		printf("%svfio-pci ids: none (neither the kernel command line nor modprobe.d sets ids=)\n", indent);
+		return;
+	}
+	char where[4200];
+
+	if (o->line)
+		snprintf(where, sizeof(where), "%s:%u", o->file ? o->file : "?", o->line);
+	else
+		snprintf(where, sizeof(where), "%s", o->file ? o->file : "?");
+	printf("%svfio-pci ids: %s\n", indent, o->list);
+	if (o->on_cmdline)
+		printf("%s  from the kernel command line: %s= in %s%s%s, which wins over modprobe.d%s\n", indent, o->key,
+		       where, o->variable ? " " : "", o->variable ? o->variable : "",
+		       o->count > 1 ? " (it is there more than once; the last one counts)" : "");
+	else
+		printf("%s  from %s (options vfio-pci ids=)\n", indent, where);
+	for (size_t i = 0; i < o->invalid.n; i++)
+		printf("%s  '%s' is not vendor:device, so it binds nothing\n", indent, o->invalid.v[i]);
 }

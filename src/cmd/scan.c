@@ -8,6 +8,7 @@
 #include "cmd.h"
 #include "hw.h"
 #include "modload.h"
+#include "plan.h"
 #include "strbuf.h"
 
 static const char *virt_text(const struct hw *hw)
@@ -329,7 +330,7 @@ static struct json_object *modload_json(const struct modload *ml)
 	return o;
 }
 
-static void print_json(const struct hw *hw, const struct modload *ml)
+static void print_json(const struct hw *hw, const struct modload *ml, const struct vfio_ids_origin *ids)
 {
 	struct json_object *o = json_object_new_object(), *x, *a;
 
@@ -357,6 +358,7 @@ static void print_json(const struct hw *hw, const struct modload *ml)
 	json_object_object_add(o, "notes", json_strv(&hw->notes));
 	json_object_object_add(o, "unreadable", json_object_new_int64(hw->unreadable));
 	json_object_object_add(o, "modules_load", ml ? modload_json(ml) : NULL);
+	json_object_object_add(o, "vfio_ids", json_vfio_ids(ids));
 	output_json(o);
 	json_object_put(o);
 }
@@ -366,6 +368,8 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 	_cleanup_modload_ struct modload *ml = NULL;
 	_cleanup_free_ char *cmdline = NULL;
 	struct error ml_err = { 0 };
+	struct vfio_ids_origin ids = { 0 };
+	struct error ids_err = { 0 };
 	struct hw hw;
 
 	if (hw_scan(ctx->sysfs, ctx->procfs, &hw, &ctx->err) < 0)
@@ -378,8 +382,11 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 	cmdline = booted_cmdline(ctx->procfs);
 	if (modload_read(ctx->root, cmdline, &ml, &ml_err) < 0)
 		ml = NULL;
+	/* The list the next boot gives vfio-pci, from the files under --root (not the running one's). */
+	if (plan_vfio_ids(ctx->root, ctx->sysfs, &ids, &ids_err) < 0)
+		vfio_ids_origin_clear(&ids);
 	if (ctx->json) {
-		print_json(&hw, ml);
+		print_json(&hw, ml, &ids);
 	} else {
 		print_summary(&hw);
 		putchar('\n');
@@ -389,7 +396,13 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 			print_modload(ctx, ml);
 		else
 			printf("\nwarning: what systemd-modules-load loads could not be read: %s\n", ml_err.text);
+		putchar('\n');
+		if (ids_err.text[0])
+			printf("vfio-pci ids: unknown (%s)\n", ids_err.text);
+		else
+			print_vfio_ids(&ids, "");
 	}
+	vfio_ids_origin_clear(&ids);
 	hw_clear(&hw);
 	return 0;
 }

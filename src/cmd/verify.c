@@ -19,6 +19,7 @@
 #include "modload.h"
 #include "planning.h"
 #include "strbuf.h"
+#include "vfioids.h"
 
 struct check {
 	char *id, *message, *hint;
@@ -304,6 +305,57 @@ static void check_devices(struct checks *c, const struct hw *hw, const struct vf
 	}
 }
 
+/* ---- vfio-pci's ids list ---- */
+
+/* The list the running system gave vfio-pci: the booted command line's when it has one (it wins),
+ * else the modprobe.d files' (the plan's view of them). */
+static int running_ids(const struct ctx *ctx, const struct plan *plan, struct vfio_ids_origin *ret)
+{
+	_cleanup_free_ char *line = read_text(ctx->procfs, "cmdline");
+	char path[4200];
+	int k;
+
+	*ret = (struct vfio_ids_origin){ 0 };
+	if (line) {
+		line[strcspn(line, "\n")] = '\0';
+		k = vfio_cmdline_ids(line, &ret->key, &ret->list, &ret->count, NULL);
+		if (k < 0)
+			return k;
+		if (k > 0) {
+			ret->on_cmdline = true;
+			snprintf(path, sizeof(path), "%s/cmdline", ctx->procfs);
+			if (!(ret->file = strdup(path)))
+				return -ENOMEM;
+			return vfio_ids_invalid(ret->list, &ret->invalid);
+		}
+	}
+	if (plan->ids.on_cmdline || !plan->ids.list)
+		return 0;
+	ret->list = strdup(plan->ids.list);
+	ret->file = plan->ids.file ? strdup(plan->ids.file) : NULL;
+	ret->line = plan->ids.line;
+	if (!ret->list || (plan->ids.file && !ret->file))
+		return -ENOMEM;
+	return vfio_ids_invalid(ret->list, &ret->invalid);
+}
+
+/* The targets' ids are on the list vfio-pci got; its entries that are no ids are named. */
+static void check_ids(struct checks *c, const struct vfio_ids_origin *o, const struct vfio_plan *v)
+{
+	_cleanup_strbuf_ struct strbuf missing = STRBUF_INIT;
+	const char *from = o->on_cmdline ? "the booted command line" : o->file ? o->file : "modprobe.d";
+
+	for (size_t i = 0; i < v->ids.n; i++)
+		if (!o->list || !vfio_ids_has(o->list, v->ids.v[i]))
+			strbuf_appendf(&missing, "%s%s", missing.len ? "," : "", v->ids.v[i]);
+	if (v->ids.n && missing.len)
+		check_add(c, false, "vfio-ids",
+			  "the boot did not use the new configuration: check that the hooks ran (iommuctl show), then reboot",
+			  "vfio-pci ids=%s from %s lacks %s", o->list ? o->list : "(none)", from, strbuf_str(&missing));
+	else if (v->ids.n)
+		check_add(c, true, "vfio-ids", NULL, "vfio-pci ids=%s from %s holds the targets' ids", o->list, from);
+}
+
 /* ---- the next boot: boot loader configuration and initramfs ---- */
 
 /* The kernel line of grub.cfg's first menuentry (the default on Debian and Proxmox, which
@@ -356,6 +408,18 @@ static void check_boot_config(struct checks *c, const struct ctx *ctx, const str
 
 		check_add(c, has, "next-boot-grub", "run update-grub (apply runs it unless --no-hooks)",
 			  "the default grub entry %s %s", has ? "has" : "lacks", pl->profile->kernel_add.v[i]);
+	}
+	if (pl->plan.ids.on_cmdline && pl->plan.vfio.ids.n) {
+		_cleanup_free_ char *want = NULL;
+		bool has;
+
+		if (asprintf(&want, "%s=%s", pl->plan.ids.key, pl->plan.ids.list) < 0) {
+			c->oom = true;
+			return;
+		}
+		has = cmdline_has(line, want);
+		check_add(c, has, "next-boot-grub", "run update-grub (apply runs it unless --no-hooks)",
+			  "the default grub entry %s %s", has ? "has" : "lacks", want);
 	}
 }
 
@@ -448,7 +512,8 @@ static void print_checks(const struct checks *c, bool asked)
 	}
 }
 
-static void print_json(const struct checks *c, bool all_ok, const char *profile)
+static void print_json(const struct checks *c, bool all_ok, const char *profile, const struct vfio_ids_origin *running,
+		       const struct vfio_ids_origin *next)
 {
 	struct json_object *o = json_object_new_object(), *a = json_object_new_array();
 
@@ -465,6 +530,8 @@ static void print_json(const struct checks *c, bool all_ok, const char *profile)
 		json_object_array_add(a, x);
 	}
 	json_object_object_add(o, "checks", a);
+	json_object_object_add(o, "vfio_ids", json_vfio_ids(running));
+	json_object_object_add(o, "next_boot_vfio_ids", json_vfio_ids(next));
 	output_json(o);
 	json_object_put(o);
 }
@@ -513,6 +580,7 @@ static void devices_from_note(struct ctx *ctx, char *note)
 static int run(struct ctx *ctx, const struct cmd_args *args)
 {
 	struct txn_info last = { 0 };
+	struct vfio_ids_origin ids = { 0 };
 	struct planned pl = { 0 };
 	struct checks c = { 0 };
 	const char *name;
@@ -543,6 +611,10 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 	check_modules(&c, ctx, pl.profile);
 	check_modload(&c, ctx);
 	check_devices(&c, &pl.hw, &pl.plan.vfio);
+	if (running_ids(ctx, &pl.plan, &ids) < 0)
+		c.oom = true;
+	else
+		check_ids(&c, &ids, &pl.plan.vfio);
 	if (ctx->next_boot || (last.id && applied_after_boot(ctx, &last))) {
 		c.next_boot = true;
 		check_boot_config(&c, ctx, &pl);
@@ -554,16 +626,19 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 	} else {
 		for (size_t i = 0; i < c.n; i++)
 			all_ok &= c.v[i].ok;
-		if (ctx->json)
-			print_json(&c, all_ok, name);
-		else
+		if (ctx->json) {
+			print_json(&c, all_ok, name, &ids, &pl.plan.ids);
+		} else {
 			print_checks(&c, ctx->next_boot);
+			print_vfio_ids(&ids, "");
+		}
 		if (!ctx->json && pl.plan.n_changes)
 			printf("note: the files do not yet say everything profile %s intends ('iommuctl plan %s')\n",
 			       name, name);
 		k = all_ok ? 0 : EXIT_CHECK_FAILED;
 	}
 	checks_clear(&c);
+	vfio_ids_origin_clear(&ids);
 	planned_clear(&pl);
 	txn_info_clear(&last);
 	return k;

@@ -243,6 +243,22 @@ bool cmdline_has(const char *line, const char *param)
 	return false;
 }
 
+bool cmdline_has_exactly(const char *line, const char *param)
+{
+	_cleanup_free_ struct cmdline_token *tokens = NULL;
+	struct cmdline_token tp;
+	size_t n, n_kernel;
+
+	if (cmdline_param_check(param, NULL) < 0 || param_token(param, &tp) < 0)
+		return false;
+	if (cmdline_tokenize(line, strlen(line), &tokens, &n, &n_kernel) < 0)
+		return false;
+	for (size_t i = 0; i < n_kernel; i++)
+		if (token_same(param, &tp, line, &tokens[i]))
+			return true;
+	return false;
+}
+
 void cmdline_plan_release(struct cmdline_plan *plan)
 {
 	free(plan->tokens);

@@ -66,6 +66,13 @@ bool cmdline_key_equal(const char *a, size_t alen, const char *b, size_t blen);
 bool cmdline_has(const char *line, const char *param);
 
 /*
+ * Whether the kernel part of the line has param exactly as the kernel sees
+ * it: the same key ('-' and '_' equal), and the same value, or no value on
+ * both sides ("iommu" does not match "iommu=soft", nor the other way round).
+ */
+bool cmdline_has_exactly(const char *line, const char *param);
+
+/*
  * Check that param is one plain kernel token fit to add or remove: not empty,
  * printable ASCII, no whitespace, no key starting with '=', not "--",
  * at most CMDLINE_MAX bytes. Quotes are allowed here (the kernel groups with
@@ -102,6 +109,14 @@ struct cmdline_plan {
  *  - add "key=value" (or bare "key") keeps the first surviving token with the
  *    same key in place (replacing its text when it differs) and drops later
  *    ones, so the add ends up exactly once; with no such token it is appended.
+ *    A bare "key" and "key=value" are one setting of one name: for module
+ *    and core parameters the kernel's parse_one() hands both to the same
+ *    handler, with and without a value (an early or __setup handler
+ *    registered as "name=" ignores the bare form, which then does nothing
+ *    the admin meant). A line with both says two things about one name, so
+ *    an add of either replaces the other: the key is counted once. The grub
+ *    editor follows the same rule across GRUB_CMDLINE_LINUX and
+ *    GRUB_CMDLINE_LINUX_DEFAULT (grubfile.h).
  * Only tokens before "--" are considered. Adds and removes are checked with
  * cmdline_param_check(); an add that a removal also matches, or two adds with
  * the same key, are refused (-EINVAL). Keys the kernel accepts repeatedly

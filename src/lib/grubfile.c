@@ -555,6 +555,31 @@ int grub_read_cmdline(const struct grub_file *files, size_t n_files, char **ret_
 	return 0;
 }
 
+int grub_cmdline_where(const struct grub_file *files, size_t n_files, bool linux_var, size_t offset,
+		       size_t *ret_file, unsigned *ret_line, struct cmdline_error *err)
+{
+	struct grub_ctx c = { .err = err };
+	_cleanup_strbuf_ struct strbuf value = STRBUF_INIT;
+	_cleanup_free_ struct run *runs = NULL;
+	const struct run *hit;
+	size_t n_runs;
+	int r;
+
+	if (err)
+		*err = (struct cmdline_error) {0};
+	r = grub_ctx_load(&c, files, n_files);
+	if (r >= 0)
+		r = runs_build(&c, linux_var ? GRUB_VAR_LINUX : GRUB_VAR_DEFAULT, &value, &runs, &n_runs);
+	if (r >= 0 && (hit = run_at(runs, n_runs, offset, 0))) {
+		*ret_file = hit->a->file;
+		*ret_line = hit->a->line;
+		r = 1;
+	} else if (r >= 0)
+		r = 0;
+	grub_ctx_release(&c);
+	return r;
+}
+
 /* Stricter than the kernel: an added parameter lands in a file that sh sources. */
 static int grub_param_check(const char *param, struct cmdline_error *err)
 {
@@ -589,15 +614,33 @@ static void strv_free(char **v)
 	free(v);
 }
 
-static void strv_freep(char ***v)
+/*
+ * The intent split over the two variables. grub-mkconfig (Debian 12's
+ * grub-common 2.06-13+deb12u2, /etc/grub.d/10_linux) gives the normal entry
+ * "${GRUB_CMDLINE_LINUX} ${GRUB_CMDLINE_LINUX_DEFAULT}" and the recovery entry
+ * "${GRUB_CMDLINE_LINUX_RECOVERY} ${GRUB_CMDLINE_LINUX}", so the kernel of a
+ * normal boot sees both as one line, and each added key must stand in it
+ * once. An add that GRUB_CMDLINE_LINUX already holds exactly stays there (where
+ * the admin put it, for the recovery entry too) and every token of its key
+ * leaves GRUB_CMDLINE_LINUX_DEFAULT; any other add goes to
+ * GRUB_CMDLINE_LINUX_DEFAULT and every token of its key leaves
+ * GRUB_CMDLINE_LINUX. A bare key counts as the same parameter as key=value,
+ * as in cmdline_plan_make(). Each array is NULL-terminated and owns its strings.
+ */
+struct grub_intent {
+	char **def_add, **def_remove;
+	char **lin_add, **lin_remove;
+};
+
+static void grub_intent_release(struct grub_intent *gi)
 {
-	strv_free(*v);
+	strv_free(gi->def_add);
+	strv_free(gi->def_remove);
+	strv_free(gi->lin_add);
+	strv_free(gi->lin_remove);
+	*gi = (struct grub_intent) {0};
 }
 
-/*
- * What GRUB_CMDLINE_LINUX loses: the removals, and any other value of a key
- * the edit adds to GRUB_CMDLINE_LINUX_DEFAULT (the kernel would get both).
- */
 /* The token itself, or its bare key when the token is no plain parameter that
  * a removal could name (a quoted value with blanks, a control or non-ASCII
  * byte): every value of that key then goes. */
@@ -612,50 +655,72 @@ static char *linux_removal(const char *value, const struct cmdline_token *t)
 	return tok;
 }
 
-static int linux_removals(const char *linux_value, const char *const *add,
-			  const char *const *remove, char ***ret)
+static int strv_push(char **v, size_t *n, char *s)
+{
+	if (!s)
+		return -ENOMEM;
+	v[(*n)++] = s;
+	return 0;
+}
+
+/* An add GRUB_CMDLINE_LINUX does not hold as it is: every token of its key leaves it. */
+static int linux_drop_key(const char *lin, const struct cmdline_token *tokens, size_t n_kernel,
+			  const char *add, char **lin_remove, size_t *n)
+{
+	size_t key_len = strcspn(add, "=");
+
+	for (size_t i = 0; i < n_kernel; i++)
+		if (cmdline_key_equal(add, key_len, lin + tokens[i].key_start, tokens[i].key_len) &&
+		    strv_push(lin_remove, n, linux_removal(lin, &tokens[i])) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+static int intent_split(const char *lin, const char *const *add, const char *const *remove,
+			struct grub_intent *ret)
 {
 	_cleanup_free_ struct cmdline_token *tokens = NULL;
-	size_t n, n_kernel, n_add = 0, n_remove = 0, k = 0;
-	char **v;
-	int r;
+	struct grub_intent gi = {0};
+	size_t n, n_kernel, n_add = 0, n_remove = 0, da = 0, dr = 0, la = 0, lr = 0;
+	int r = 0;
 
 	while (add && add[n_add])
 		n_add++;
 	while (remove && remove[n_remove])
 		n_remove++;
-	r = cmdline_tokenize(linux_value, strlen(linux_value), &tokens, &n, &n_kernel);
-	if (r < 0)
-		return r;
-	v = calloc(n_remove + n_kernel + 1, sizeof(char *));
-	if (!v)
+	if (cmdline_tokenize(lin, strlen(lin), &tokens, &n, &n_kernel) < 0)
 		return -ENOMEM;
-	for (size_t i = 0; i < n_remove; i++)
-		if (!(v[k++] = strdup(remove[i])))
-			goto oom;
-	for (size_t i = 0; i < n_kernel; i++) {
-		const struct cmdline_token *t = &tokens[i];
-
-		for (size_t j = 0; j < n_add; j++) {
-			const char *eq = strchr(add[j], '=');
-
-			if (!eq || !cmdline_key_equal(add[j], (size_t)(eq - add[j]),
-						      linux_value + t->key_start, t->key_len))
-				continue;
-			if (t->has_value && t->len == strlen(add[j]) &&
-			    memcmp(linux_value + t->start, add[j], t->len) == 0)
-				continue;
-			if (!(v[k++] = linux_removal(linux_value, t)))
-				goto oom;
-			break;
-		}
+	gi.def_add = calloc(n_add + 1, sizeof(char *));
+	gi.def_remove = calloc(n_remove + n_add + 1, sizeof(char *));
+	gi.lin_add = calloc(n_add + 1, sizeof(char *));
+	gi.lin_remove = calloc(n_remove + n_add * n_kernel + 1, sizeof(char *));
+	if (!gi.def_add || !gi.def_remove || !gi.lin_add || !gi.lin_remove)
+		r = -ENOMEM;
+	for (size_t i = 0; r >= 0 && i < n_remove; i++) {
+		r = strv_push(gi.def_remove, &dr, strdup(remove[i]));
+		if (r >= 0)
+			r = strv_push(gi.lin_remove, &lr, strdup(remove[i]));
 	}
-	*ret = v;
+	for (size_t i = 0; r >= 0 && i < n_add; i++) {
+		if (cmdline_has_exactly(lin, add[i])) {
+			r = strv_push(gi.lin_add, &la, strdup(add[i]));
+			if (r >= 0)
+				r = strv_push(gi.def_remove, &dr, strndup(add[i], strcspn(add[i], "=")));
+			continue;
+		}
+		r = strv_push(gi.def_add, &da, strdup(add[i]));
+		if (r >= 0)
+			r = linux_drop_key(lin, tokens, n_kernel, add[i], gi.lin_remove, &lr);
+	}
+	if (r < 0) {
+		grub_intent_release(&gi);
+		return r;
+	}
+	*ret = gi;
 	return 0;
-oom:
-	strv_free(v);
-	return -ENOMEM;
 }
+
+#define CV(v) ((const char *const *)(v))
 
 /*
  * Before editing: parameters appended after "--" or an open quote would not
@@ -692,8 +757,7 @@ static int appends_refuse(struct grub_ctx *c, const char *def, const char *lin,
 }
 
 /* The result must read back to exactly the values the edit computed, and be stable. */
-static int result_verify(struct grub_ctx *c, char **texts, const char *const *add,
-			 const char *const *linux_remove, const char *const *remove)
+static int result_verify(struct grub_ctx *c, char **texts, const struct grub_intent *gi)
 {
 	_cleanup_free_ struct grub_file *files = calloc(c->n_files + 1, sizeof(*files));
 	_cleanup_free_ char *def = NULL, *lin = NULL;
@@ -715,11 +779,11 @@ static int result_verify(struct grub_ctx *c, char **texts, const char *const *ad
 	if (r == -ENOMEM)
 		return grub_ctx_no_memory(c);
 	stable = r >= 0;
-	if (stable && cmdline_plan_make(def, strlen(def), add, remove, &p, &scratch) >= 0) {
+	if (stable && cmdline_plan_make(def, strlen(def), CV(gi->def_add), CV(gi->def_remove), &p, &scratch) >= 0) {
 		stable = !p.changes;
 		cmdline_plan_release(&p);
 	}
-	if (stable && cmdline_plan_make(lin, strlen(lin), NULL, linux_remove, &p, &scratch) >= 0) {
+	if (stable && cmdline_plan_make(lin, strlen(lin), CV(gi->lin_add), CV(gi->lin_remove), &p, &scratch) >= 0) {
 		stable = !p.changes;
 		cmdline_plan_release(&p);
 	}
@@ -798,12 +862,22 @@ static int params_check(const char *const *add, const char *const *remove,
 	return 0;
 }
 
+/* The intent must not contradict itself, whichever variable each part lands in. */
+static int intent_check(const char *const *add, const char *const *remove, struct cmdline_error *err)
+{
+	struct cmdline_plan p = {0};
+	int r = cmdline_plan_make("", 0, add, remove, &p, err);
+
+	cmdline_plan_release(&p);
+	return r;
+}
+
 int grub_edit_cmdline(const struct grub_file *files, size_t n_files, const char *const *add,
 		      const char *const *remove, char ***ret_texts, struct cmdline_error *err)
 {
 	struct grub_ctx c = { .err = err };
 	_cleanup_free_ char *def = NULL, *lin = NULL;
-	_cleanup_(strv_freep) char **lin_remove = NULL;
+	struct grub_intent gi = {0};
 	char **texts = NULL;
 	int r;
 
@@ -814,25 +888,28 @@ int grub_edit_cmdline(const struct grub_file *files, size_t n_files, const char 
 					 "no /etc/default/grub to edit");
 	r = params_check(add, remove, err);
 	if (r >= 0)
+		r = intent_check(add, remove, err);
+	if (r >= 0)
 		r = grub_ctx_load(&c, files, n_files);
 	if (r >= 0)
 		r = effective_value(&c, GRUB_VAR_DEFAULT, &def);
 	if (r >= 0)
 		r = effective_value(&c, GRUB_VAR_LINUX, &lin);
-	if (r >= 0 && linux_removals(lin, add, remove, &lin_remove) < 0)
+	if (r >= 0 && intent_split(lin, add, remove, &gi) < 0)
 		r = grub_ctx_no_memory(&c);
 	if (r >= 0)
-		r = appends_refuse(&c, def, lin, add, remove);
+		r = appends_refuse(&c, def, lin, CV(gi.def_add), CV(gi.def_remove));
 	if (r >= 0)
-		r = var_edit(&c, GRUB_VAR_DEFAULT, add, remove);
+		r = var_edit(&c, GRUB_VAR_DEFAULT, CV(gi.def_add), CV(gi.def_remove));
 	if (r >= 0)
-		r = var_edit(&c, GRUB_VAR_LINUX, NULL, (const char *const *)lin_remove);
+		r = var_edit(&c, GRUB_VAR_LINUX, CV(gi.lin_add), CV(gi.lin_remove));
 	if (r >= 0)
-		r = texts_render(&c, add, &texts);
+		r = texts_render(&c, CV(gi.def_add), &texts);
 	if (r >= 0)
 		r = length_check(&c, def, lin, texts);
 	if (r >= 0)
-		r = result_verify(&c, texts, add, (const char *const *)lin_remove, remove);
+		r = result_verify(&c, texts, &gi);
+	grub_intent_release(&gi);
 	if (r < 0 || !texts) {
 		grub_texts_free(texts, n_files);
 		grub_ctx_release(&c);
@@ -842,4 +919,3 @@ int grub_edit_cmdline(const struct grub_file *files, size_t n_files, const char 
 	*ret_texts = texts;
 	return 0;
 }
-

@@ -2,6 +2,7 @@
 /* grubfile.h — pure editor for the kernel command line in /etc/default/grub and its drop-ins. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "cmdline.h"
@@ -43,13 +44,21 @@ struct grub_file {
 
 /*
  * Edit the command line: files[0] is /etc/default/grub, files[1..] the
- * drop-ins in the order grub-mkconfig sources them. add goes to the
- * effective GRUB_CMDLINE_LINUX_DEFAULT (into the literal text of the last
- * assignment, or a new line at the end of files[0] when there is none);
- * remove applies to both GRUB_CMDLINE_LINUX_DEFAULT and GRUB_CMDLINE_LINUX,
- * in whichever assignment holds the parameter. An added key=value also
- * drops a different value of that key from GRUB_CMDLINE_LINUX, so the kernel
- * does not get both. Token semantics are cmdline_plan_make()'s.
+ * drop-ins in the order grub-mkconfig sources them. The normal entry's
+ * kernel gets "$GRUB_CMDLINE_LINUX $GRUB_CMDLINE_LINUX_DEFAULT" as one line
+ * (Debian 12's /etc/grub.d/10_linux), so each added key ends up in it
+ * exactly once, as the add says (a bare "key" and "key=value" are the same
+ * key, as in cmdline_plan_make()):
+ *  - an add that GRUB_CMDLINE_LINUX already holds exactly (same key and
+ *    value, or both bare) stays there, once, and every token of its key
+ *    leaves GRUB_CMDLINE_LINUX_DEFAULT;
+ *  - any other add goes to the effective GRUB_CMDLINE_LINUX_DEFAULT (into
+ *    the literal text of the last assignment, or a new line at the end of
+ *    files[0] when there is none), and every token of its key leaves
+ *    GRUB_CMDLINE_LINUX, so the recovery entry (GRUB_CMDLINE_LINUX only)
+ *    boots without what iommuctl added.
+ * remove applies to both variables, in whichever assignment holds the
+ * parameter. Token semantics are cmdline_plan_make()'s.
  *
  * Parameters must be plain words: besides cmdline_param_check(), none of
  * $ ` \ " ' ; | & < > or blanks (nothing the shell would interpret).
@@ -71,6 +80,16 @@ int grub_edit_cmdline(const struct grub_file *files, size_t n_files, const char 
  */
 int grub_read_cmdline(const struct grub_file *files, size_t n_files, char **ret_default,
 		      char **ret_linux, struct cmdline_error *err);
+
+/*
+ * Which assignment wrote the byte at offset of the effective value of
+ * GRUB_CMDLINE_LINUX (linux_var) or GRUB_CMDLINE_LINUX_DEFAULT, as
+ * grub_read_cmdline() gives it: the index into files and the 1-based line.
+ * Returns 1 and fills them, 0 when no assignment wrote it, or what
+ * grub_read_cmdline() returns on error.
+ */
+int grub_cmdline_where(const struct grub_file *files, size_t n_files, bool linux_var, size_t offset,
+		       size_t *ret_file, unsigned *ret_line, struct cmdline_error *err);
 
 void grub_texts_free(char **texts, size_t n);
 

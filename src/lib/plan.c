@@ -13,6 +13,7 @@
 #include "plan.h"
 #include "safety.h"
 #include "strbuf.h"
+#include "vfioids.h"
 
 #define GRUB_MAIN "/etc/default/grub"
 #define GRUB_DROPIN_DIR "/etc/default/grub.d/"
@@ -196,10 +197,9 @@ static int effective_grub_cmdline(struct workspace *w, char **ret, struct cmdlin
 	return asprintf(ret, "%s%s%s", lin, *lin && *def ? " " : "", def) < 0 ? -ENOMEM : 0;
 }
 
-static int edit_grub(const struct rootfs *r, struct workspace *w, const struct profile *p, struct error *e)
+static int edit_grub(const struct rootfs *r, struct workspace *w, const char **add, const char **rm,
+		     struct error *e)
 {
-	_cleanup_free_ const char **add = strv_terminated(&p->kernel_add);
-	_cleanup_free_ const char **rm = strv_terminated(&p->kernel_remove);
 	struct cmdline_error ce = { 0 };
 	struct grub_file files[64];
 	struct ws_file *owners[64];
@@ -207,8 +207,6 @@ static int edit_grub(const struct rootfs *r, struct workspace *w, const struct p
 	size_t n;
 	int k;
 
-	if (!add || !rm)
-		return -ENOMEM;
 	n = grub_files(w, files, owners, ARRAY_SIZE(files));
 	if (!n)
 		return -ENOMEM;
@@ -225,11 +223,9 @@ static int edit_grub(const struct rootfs *r, struct workspace *w, const struct p
 }
 
 /* /etc/kernel/cmdline is one line; proxmox-boot-tool and kernel-install read exactly that. */
-static int edit_kernel_cmdline(const struct rootfs *r, struct workspace *w, const struct profile *p,
+static int edit_kernel_cmdline(const struct rootfs *r, struct workspace *w, const char **add, const char **rm,
 			       struct error *e)
 {
-	_cleanup_free_ const char **add = strv_terminated(&p->kernel_add);
-	_cleanup_free_ const char **rm = strv_terminated(&p->kernel_remove);
 	_cleanup_free_ char *line = NULL, *edited = NULL;
 	struct ws_file *f = ws_get(w, KERNEL_CMDLINE);
 	struct cmdline_error ce = { 0 };
@@ -238,7 +234,7 @@ static int edit_kernel_cmdline(const struct rootfs *r, struct workspace *w, cons
 	size_t len;
 	int k;
 
-	if (!add || !rm || !f)
+	if (!f)
 		return -ENOMEM;
 	rootfs_display(r, KERNEL_CMDLINE, shown, sizeof(shown));
 	if (!f->before.present)
@@ -486,23 +482,41 @@ static int override_command(const struct strv *addrs, char **ret)
 	return 0;
 }
 
+/* A modprobe.d "options vfio-pci ids=" that the command line's list overrides takes nothing. */
+static int shadowed_ids_check(struct workspace *w, struct plan *out)
+{
+	_cleanup_modfile_config_ struct modfile_config *cfg = NULL;
+	_cleanup_free_ char *dead = NULL;
+	const struct modfile_entry *where = NULL;
+	int k = modprobe_config(w, NULL, &cfg);
+
+	if (k < 0)
+		return k;
+	k = modfile_config_get_param(cfg, "vfio_pci", "ids", &dead, &where);
+	if (k <= 0 || !where)
+		return k;
+	return finding_add(&out->findings, &out->n_findings, FINDING_WARNING, "vfio-ids-shadowed",
+			   "remove ids= from that options line: the command line's list is the one vfio-pci gets",
+			   "%s:%u sets vfio-pci ids=%s, but the kernel command line's %s= comes after it and wins; "
+			   "those ids take nothing", where->source, where->line, dead ? dead : "",
+			   out->ids.key ? out->ids.key : "vfio-pci.ids");
+}
+
+/* Returns 1 when the ids are not to go to modprobe.d: the command line holds the list (plan_cmdline()
+ * has put the targets on it). */
 static int vfio_ids_checks(struct workspace *w, const char *cmdline, const char *file, struct plan *out)
 {
 	_cleanup_modfile_config_ struct modfile_config *cfg = NULL;
 	_cleanup_free_ char *current = NULL;
 	const struct modfile_entry *where = NULL;
-	int k = modprobe_config(w, cmdline, &cfg);
+	int k;
 
+	if (out->ids.on_cmdline)
+		return shadowed_ids_check(w, out) < 0 ? -ENOMEM : 1;
+	k = modprobe_config(w, cmdline, &cfg);
 	if (k < 0)
 		return k;
 	k = modfile_config_get_param(cfg, "vfio_pci", "ids", &current, &where);
-	if (k > 0 && where && streq(where->source, MODFILE_SOURCE_CMDLINE))
-		/* DESIGN.md §5: the command line already carries the list; a second one in
-		 * modprobe.d would conflict with it. */
-		return finding_add(&out->findings, &out->n_findings, FINDING_WARNING, "vfio-ids-on-cmdline",
-				   "remove vfio-pci.ids= from the kernel command line to let iommuctl manage the list",
-				   "vfio-pci.ids=%s is set on the kernel command line; not writing a second list to %s",
-				   current ? current : "", file) < 0 ? -ENOMEM : 1;
 	if (k > 0 && where && !streq(where->source, file))
 		k = finding_add(&out->findings, &out->n_findings, FINDING_WARNING, "vfio-ids-elsewhere",
 				"remove that options line so that one file says which devices vfio-pci takes",
@@ -540,15 +554,18 @@ static int plan_vfio(const struct rootfs *r, struct workspace *w, const struct p
 		return 0;
 	if (!(target = ws_get(w, file)))
 		return -ENOMEM;
-	/* 1 from the checks: the command line owns the list; softdeps and overrides still go. */
-	if (v->ids.n && (k = vfio_ids_checks(w, cmdline, file, out)) == 0) {
-		strbuf_appends(&opts, "ids=");
-		for (size_t i = 0; i < v->ids.n; i++)
-			strbuf_appendf(&opts, "%s%s", i ? "," : "", v->ids.v[i]);
+	/* 1 from the checks: the command line holds the list (with the targets); softdeps,
+	 * overrides and disable_vga still go to modprobe.d. */
+	if (v->ids.n && (k = vfio_ids_checks(w, cmdline, file, out)) >= 0) {
+		if (k == 0) {
+			strbuf_appends(&opts, "ids=");
+			for (size_t i = 0; i < v->ids.n; i++)
+				strbuf_appendf(&opts, "%s%s", i ? "," : "", v->ids.v[i]);
+		}
 		if (v->disable_vga == 1)
-			strbuf_appends(&opts, " disable_vga=1");
-		k = modfile_set_options(ws_text(target), "vfio-pci", opts.buf, &text, &me);
-		k = vfio_edit(r, target, file, k, text, &me, e);
+			strbuf_appendf(&opts, "%sdisable_vga=1", k == 0 ? " " : "");
+		k = opts.len ? modfile_set_options(ws_text(target), "vfio-pci", opts.buf, &text, &me) : 0;
+		k = opts.len ? vfio_edit(r, target, file, k, text, &me, e) : 0;
 	}
 	if (k < 0)
 		return k;
@@ -725,11 +742,254 @@ static int next_boot_cmdline(struct workspace *w, struct plan *out)
 	return 0;
 }
 
+static bool boots_grub(const struct plan *out)
+{
+	return streq(out->boot.cmdline_file, GRUB_MAIN);
+}
+
+/* Forget the plan's edits of the files the boot loader reads the command line from. */
+static void cmdline_files_reset(struct workspace *w, bool grub)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		struct ws_file *f = &w->v[i];
+		bool ours = grub ? streq(f->path, GRUB_MAIN) ||
+					   strncmp(f->path, GRUB_DROPIN_DIR, strlen(GRUB_DROPIN_DIR)) == 0
+				 : streq(f->path, KERNEL_CMDLINE);
+
+		if (ours) {
+			free(f->text);
+			f->text = NULL;
+			f->len = 0;
+		}
+	}
+}
+
+static int edit_cmdline(const struct rootfs *r, struct workspace *w, const struct plan *out, const struct strv *add,
+			const struct strv *rm, struct error *e)
+{
+	_cleanup_free_ const char **a = strv_terminated(add);
+	_cleanup_free_ const char **d = strv_terminated(rm);
+
+	if (!a || !d)
+		return -ENOMEM;
+	if (!add->n && !rm->n)
+		return 0;
+	return boots_grub(out) ? edit_grub(r, w, a, d, e) : edit_kernel_cmdline(r, w, a, d, e);
+}
+
+static bool is_ids_param(const char *param)
+{
+	static const char ids[] = "vfio_pci.ids";
+
+	return cmdline_key_equal(param, strcspn(param, "="), ids, strlen(ids));
+}
+
+/* The profile's parameters, the profile's vfio-pci ids list left out. */
+static int params_without_ids(const struct strv *params, struct strv *ret)
+{
+	for (size_t i = 0; i < params->n; i++)
+		if (!is_ids_param(params->v[i]) && strv_add(ret, params->v[i]) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+/*
+ * The profile's kernel parameters. Then, when the next boot's command line carries vfio-pci's ids
+ * list, that list wins over modprobe.d (kmod applies the command line's options last; a built-in
+ * vfio-pci reads nothing else): the targets' ids go onto it, in one edit of the files as they were,
+ * so that there is one list and it is the one vfio-pci gets (iommuctl(8), VFIO-PCI IDS).
+ */
+static int plan_cmdline(const struct rootfs *r, struct workspace *w, const struct profile *p, struct plan *out,
+			struct error *e)
+{
+	_cleanup_free_ char *key = NULL, *list = NULL, *extended = NULL, *param = NULL;
+	struct strv add = { 0 };
+	unsigned count = 0;
+	int k = edit_cmdline(r, w, out, &p->kernel_add, &p->kernel_remove, e);
+
+	if (k == 0)
+		k = next_boot_cmdline(w, out);
+	if (k < 0 || !out->vfio.ids.n || !out->effective_cmdline)
+		return k;
+	k = vfio_cmdline_ids(out->effective_cmdline, &key, &list, &count, NULL);
+	if (k > 0)
+		k = vfio_ids_extend(list, &out->vfio.ids, &extended);
+	if (k <= 0)
+		return k;
+	if (asprintf(&param, "%s=%s", key, extended) < 0 || params_without_ids(&p->kernel_add, &add) < 0 ||
+	    strv_add(&add, param) < 0) {
+		strv_clear(&add);
+		return -ENOMEM;
+	}
+	cmdline_files_reset(w, boots_grub(out));
+	free(out->effective_cmdline);
+	out->effective_cmdline = NULL;
+	k = edit_cmdline(r, w, out, &add, &p->kernel_remove, e);
+	strv_clear(&add);
+	if (k == 0)
+		k = next_boot_cmdline(w, out);
+	if (k == 0)
+		k = finding_add(&out->findings, &out->n_findings, FINDING_INFO, "vfio-ids-cmdline", NULL,
+				"the kernel command line sets %s=%s, which wins over modprobe.d: the targets go onto that "
+				"list (%s=%s)%s", key, list, key, extended,
+				count > 1 ? "; the earlier lists there took nothing (the last one wins) and go" : "");
+	return k;
+}
+
+void vfio_ids_origin_clear(struct vfio_ids_origin *o)
+{
+	free(o->list);
+	free(o->key);
+	free(o->file);
+	strv_clear(&o->invalid);
+	memset(o, 0, sizeof(*o));
+}
+
+/* Which grub assignment wrote the byte at offset of "LINUX DEFAULT" as effective_grub_cmdline() joins them. */
+static int grub_ids_where(struct workspace *w, size_t offset, struct vfio_ids_origin *o)
+{
+	struct grub_file files[64];
+	struct ws_file *owners[64];
+	struct cmdline_error ce = { 0 };
+	_cleanup_free_ char *def = NULL, *lin = NULL;
+	size_t n = grub_files(w, files, owners, ARRAY_SIZE(files)), fi = 0, len;
+	bool in_linux;
+	int k;
+
+	if (!n)
+		return -ENOMEM;
+	k = grub_read_cmdline(files, n, &def, &lin, &ce);
+	if (k < 0)
+		return k == -ENOMEM ? k : 0;
+	len = strlen(lin);
+	in_linux = offset < len;
+	if (!in_linux)
+		offset -= len + (len && *def);
+	o->variable = in_linux ? "GRUB_CMDLINE_LINUX" : "GRUB_CMDLINE_LINUX_DEFAULT";
+	k = grub_cmdline_where(files, n, in_linux, offset, &fi, &o->line, &ce);
+	if (k == -ENOMEM)
+		return k;
+	return (o->file = strdup(k > 0 ? files[fi].name : GRUB_MAIN)) ? 0 : -ENOMEM;
+}
+
+/* The list on the next boot's command line, if it has one, and the file (and variable) that sets it. */
+static int ids_origin_cmdline(struct workspace *w, struct plan *out)
+{
+	struct vfio_ids_origin *o = &out->ids;
+	size_t at = 0;
+	int k;
+
+	vfio_ids_origin_clear(o);
+	if (!out->effective_cmdline)
+		return 0;
+	k = vfio_cmdline_ids(out->effective_cmdline, &o->key, &o->list, &o->count, &at);
+	if (k <= 0)
+		return k;
+	o->on_cmdline = true;
+	if (boots_grub(out))
+		return grub_ids_where(w, at, o);
+	o->line = 1;
+	return (o->file = strdup(KERNEL_CMDLINE)) ? 0 : -ENOMEM;
+}
+
+/* Without one on the command line: the list modprobe.d gives, after the plan's edits. */
+static int ids_origin_modprobe(struct workspace *w, struct plan *out)
+{
+	_cleanup_modfile_config_ struct modfile_config *cfg = NULL;
+	const struct modfile_entry *where = NULL;
+	struct vfio_ids_origin *o = &out->ids;
+	int k;
+
+	if (o->on_cmdline)
+		return 0;
+	k = modprobe_config(w, NULL, &cfg);
+	if (k == 0)
+		k = modfile_config_get_param(cfg, "vfio_pci", "ids", &o->list, &where);
+	if (k > 0 && where) {
+		o->line = where->line;
+		if (!(o->file = strdup(where->source)))
+			return -ENOMEM;
+	}
+	return k < 0 ? k : 0;
+}
+
+/* What vfio-pci makes of an entry that is not vendor:device (vfio_pci_fill_ids()'s sscanf). */
+static void entry_reading(const char *entry, char *buf, size_t size)
+{
+	unsigned v = 0, d = 0, f[4];
+	int n = sscanf(entry, "%x:%x:%x:%x:%x:%x", &v, &d, &f[0], &f[1], &f[2], &f[3]);
+
+	if (n >= 2)
+		snprintf(buf, size, "vfio-pci reads it as the id %04x:%04x and takes whatever that matches", v & 0xffff,
+			 d & 0xffff);
+	else
+		snprintf(buf, size, "vfio-pci skips it (\"invalid id string\" in the kernel log)");
+}
+
+static int ids_findings(struct plan *out)
+{
+	struct vfio_ids_origin *o = &out->ids;
+	char where[4200] = "", reading[160];
+	int k = 0;
+
+	if (!o->list)
+		return 0;
+	if (o->file && o->variable)
+		snprintf(where, sizeof(where), "%s:%u (%s)", o->file, o->line, o->variable);
+	else if (o->file)
+		snprintf(where, sizeof(where), "%s:%u", o->file, o->line);
+	if ((k = vfio_ids_invalid(o->list, &o->invalid)) < 0)
+		return k;
+	for (size_t i = 0; k == 0 && i < o->invalid.n; i++) {
+		entry_reading(o->invalid.v[i], reading, sizeof(reading));
+		k = finding_add(&out->findings, &out->n_findings, FINDING_WARNING, "vfio-ids-not-ids",
+				"ids= takes vendor:device pairs as lspci -nn shows them, e.g. 10de:1b80; to bind one "
+				"device by its address, give it to the gpu profile (--device SLOT) or list it under "
+				"[vfio-pci] devices in a local profile, and drop the entry",
+				"%s: vfio-pci ids entry '%s' is not vendor:device%s: %s", where, o->invalid.v[i],
+				strchr(o->invalid.v[i], '.') ? " (it looks like a PCI address)" : "", reading);
+	}
+	if (k == 0 && o->on_cmdline && o->count > 1)
+		k = finding_add(&out->findings, &out->n_findings, FINDING_WARNING, "vfio-ids-repeated",
+				"join them into one list",
+				"the kernel command line has %u vfio-pci ids lists; only the last counts (%s=%s, %s), "
+				"the others take nothing", o->count, o->key, o->list, where);
+	return k;
+}
+
+int plan_vfio_ids(const struct rootfs *r, const char *sysfs, struct vfio_ids_origin *ret, struct error *e)
+{
+	struct workspace w = { 0 };
+	struct plan out = { 0 };
+	int k = bootloader_detect(r, sysfs, &out.boot, e);
+
+	if (k == 0)
+		k = ws_load(r, &w, e);
+	if (k == 0)
+		k = next_boot_cmdline(&w, &out);
+	if (k == 0)
+		k = ids_origin_cmdline(&w, &out);
+	if (k == 0)
+		k = ids_origin_modprobe(&w, &out);
+	if (k == 0)
+		k = vfio_ids_invalid(out.ids.list ? out.ids.list : "", &out.ids.invalid);
+	ws_clear(&w);
+	if (k == 0) {
+		*ret = out.ids;
+		memset(&out.ids, 0, sizeof(out.ids));
+	} else if (k == -ENOMEM)
+		error_set(e, EXIT_IO, "out of memory");
+	plan_clear(&out);
+	return k;
+}
+
 int plan_make(const struct rootfs *r, const char *sysfs, const struct hw *hw, const struct profile *p,
 	      struct plan *ret, struct error *e)
 {
 	struct workspace w = { 0 };
 	struct plan out = { 0 };
+	struct finding *vfio_findings = NULL;
+	size_t n_vfio_findings = 0;
 	int k;
 
 	k = bootloader_detect(r, sysfs, &out.boot, e);
@@ -737,18 +997,30 @@ int plan_make(const struct rootfs *r, const char *sysfs, const struct hw *hw, co
 		k = ws_load(r, &w, e);
 	if (k == 0)
 		k = copy_findings(p, &out);
-	if (k == 0 && (p->kernel_add.n || p->kernel_remove.n))
-		k = streq(out.boot.cmdline_file, GRUB_MAIN) ? edit_grub(r, &w, p, e) : edit_kernel_cmdline(r, &w, p, e);
+	/* The targets first: their ids may go onto the command line's list. Their explanations
+	 * keep their place after the blacklist's. */
 	if (k == 0)
-		k = next_boot_cmdline(&w, &out);
+		k = vfio_plan_make(hw, p, &out.vfio, &vfio_findings, &n_vfio_findings, e);
+	if (k == 0)
+		k = plan_cmdline(r, &w, p, &out, e);
+	if (k == 0)
+		k = ids_origin_cmdline(&w, &out);
 	if (k == 0)
 		k = plan_modules(r, &w, p, &out, e);
 	if (k == 0)
 		k = plan_blacklist(r, &w, p, out.effective_cmdline, &out, e);
-	if (k == 0)
-		k = vfio_plan_make(hw, p, &out.vfio, &out.findings, &out.n_findings, e);
+	for (size_t i = 0; k == 0 && i < n_vfio_findings; i++)
+		k = finding_add(&out.findings, &out.n_findings, vfio_findings[i].severity, vfio_findings[i].id,
+				vfio_findings[i].hint, "%s", vfio_findings[i].message);
 	if (k == 0)
 		k = plan_vfio(r, &w, p, &out.vfio, out.effective_cmdline, &out, e);
+	if (k == 0)
+		k = ids_origin_modprobe(&w, &out);
+	if (k == 0)
+		k = ids_findings(&out);
+	if (k == 0 && out.ids.list)
+		k = safety_check_ids_list(hw, out.ids.list, out.ids.on_cmdline ? "the kernel command line" : out.ids.file,
+					  &out.vfio, &out.findings, &out.n_findings);
 	if (k == 0)
 		k = safety_check(hw, p, &out.vfio, &out.findings, &out.n_findings);
 	if (k == 0)
@@ -762,6 +1034,7 @@ int plan_make(const struct rootfs *r, const char *sysfs, const struct hw *hw, co
 	if (k == 0)
 		k = choose_hooks(&out);
 	ws_clear(&w);
+	findings_free(vfio_findings, n_vfio_findings);
 	if (k < 0) {
 		if (k == -ENOMEM)
 			error_set(e, EXIT_IO, "out of memory");
@@ -779,6 +1052,7 @@ void plan_clear(struct plan *p)
 	findings_free(p->findings, p->n_findings);
 	free(p->effective_cmdline);
 	vfio_plan_clear(&p->vfio);
+	vfio_ids_origin_clear(&p->ids);
 	memset(p, 0, sizeof(*p));
 }
 

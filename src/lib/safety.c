@@ -407,3 +407,30 @@ int safety_check(const struct hw *hw, const struct profile *p, const struct vfio
 		return k;
 	return check_groups(hw, v, f, nf);
 }
+
+int safety_check_ids_list(const struct hw *hw, const char *list, const char *source, const struct vfio_plan *v,
+			  struct finding **f, size_t *nf)
+{
+	_cleanup_free_ char *copy = strdup(list);
+	char *save = NULL;
+	int k = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	if (!hw)
+		return 0;
+	for (char *e = strtok_r(copy, ",", &save); k == 0 && e; e = strtok_r(NULL, ",", &save)) {
+		if (strv_has(&v->ids, e))
+			continue;	/* the plan's own: check_claims() has looked at it */
+		for (size_t i = 0; k == 0 && i < hw->n_devs; i++) {
+			const struct pci_function *d = &hw->devs[i];
+
+			if (d->roles && !is_target(v, i) && id_matches(e, d))
+				k = finding_add(f, nf, FINDING_BLOCKING, role_finding_id(d->roles), role_hint(d->roles),
+						"vfio-pci would take %s %s %s (ids=%s, from %s), which the host needs: %s",
+						d->slot, d->vendor_name, d->device_name, e, source, d->role_why);
+		}
+	}
+	return k;
+}
+

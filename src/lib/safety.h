@@ -28,3 +28,11 @@ void vfio_plan_clear(struct vfio_plan *v);
  * no IOMMU in the firmware, no virtualization in the CPU. */
 int safety_check(const struct hw *hw, const struct profile *p, const struct vfio_plan *v, struct finding **f,
 		 size_t *nf);
+
+/* The entries of an ids= list vfio-pci gets besides the plan's own (an administrator's list on the
+ * kernel command line that apply extends and keeps): one that matches a device the host needs
+ * (console, root disk, default-route NIC) is a blocking finding, as check_claims() makes for the
+ * plan's ids. source names where the list is, for the message. */
+int safety_check_ids_list(const struct hw *hw, const char *list, const char *source, const struct vfio_plan *v,
+			  struct finding **f, size_t *nf);
+

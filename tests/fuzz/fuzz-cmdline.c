@@ -12,6 +12,10 @@
  *    no removal matches, untouched tokens keep their text and order, the
  *    part after "--" is byte-identical, the length limit holds, and the
  *    same edit on the result returns the result unchanged;
+ *  - vfio_cmdline_ids() finds the last vfio-pci ids list the oracle sees;
+ *    vfio_id_valid() never accepts an entry the kernel's sscanf() would
+ *    reject, and vfio_ids_extend() keeps the list as a prefix and ends up
+ *    holding every id;
  *  - on a refusal: the errno and the reason agree and a message is set;
  *    CMDLINE_UNSTABLE (the editor's own "result would not re-read" guard)
  *    counts as a failure, since it means the editor computed a wrong text.
@@ -20,6 +24,7 @@
 
 #include "cmdline.h"
 #include "fuzz-common.h"
+#include "vfioids.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -351,6 +356,100 @@ static void check_refusal(int r, const struct cmdline_error *err, const char *ol
 	}
 }
 
+/* vfioids.c keeps its lists in a struct strv; the product's functions live in profile.c, which
+ * this target does not link. */
+void strv_clear(struct strv *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	s->v = NULL;
+	s->n = 0;
+}
+
+int strv_add(struct strv *s, const char *str)
+{
+	char **v = realloc(s->v, (s->n + 1) * sizeof(*v));
+
+	if (!v)
+		abort();
+	s->v = v;
+	if (!(v[s->n] = strdup(str)))
+		abort();
+	s->n++;
+	return 0;
+}
+
+/* kernel/params.c parameq(): '-' and '_' compare equal. */
+static bool k_parameq(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		char x = *a == '-' ? '_' : *a, y = *b == '-' ? '_' : *b;
+
+		if (x != y)
+			return false;
+		if (!x)
+			return true;
+	}
+}
+
+/* The last "vfio_pci.ids=VALUE" (parameq: '-' and '_' alike) the oracle tokenizer sees. */
+static char *k_last_ids(const char *line)
+{
+	char *copy = fuzz_strndup((const uint8_t *)line, strlen(line)), *args = k_skip_spaces(copy), *param, *val, *last = NULL;
+
+	while (*args) {
+		args = k_next_arg(args, &param, &val);
+		if (!val && strcmp(param, "--") == 0)
+			break;
+		if (val && k_parameq(param, "vfio_pci.ids")) {
+			free(last);
+			last = fuzz_strndup((const uint8_t *)val, strlen(val));
+		}
+	}
+	free(copy);
+	return last;
+}
+
+static void check_vfio_ids(const char *line)
+{
+	static char *targets_v[] = { "10de:1b80", "1002:ab28", "02:00.0" };
+	struct strv targets = { .v = targets_v, .n = 3 }, bad = { 0 };
+	char *key = NULL, *value = NULL, *extended = NULL, *want = k_last_ids(line);
+	unsigned count = 0;
+	size_t at = 0;
+	int k = vfio_cmdline_ids(line, &key, &value, &count, &at);
+
+	FUZZ_CHECK(k == (want != NULL), "vfio_cmdline_ids() %s a list the kernel %s", k ? "found" : "missed",
+		   want ? "sees" : "does not see");
+	if (k == 1 && want)
+		FUZZ_CHECK(strcmp(value, want) == 0, "ids list '%s', the kernel's '%s'", value, want);
+	if (k == 1) {
+		FUZZ_CHECK(vfio_ids_invalid(value, &bad) == 0, "vfio_ids_invalid() failed");
+		for (const char *p = value; *p;) {
+			size_t len = strcspn(p, ",");
+			char *e = fuzz_strndup((const uint8_t *)p, len);
+			unsigned f[6];
+
+			if (len && vfio_id_valid(e))
+				FUZZ_CHECK(sscanf(e, "%x:%x:%x:%x:%x:%x", &f[0], &f[1], &f[2], &f[3], &f[4], &f[5]) >= 2,
+					   "'%s' is called an id, but the kernel rejects it", e);
+			free(e);
+			p += len + (p[len] == ',');
+		}
+		FUZZ_CHECK(vfio_ids_extend(value, &targets, &extended) >= 0, "vfio_ids_extend() failed");
+		FUZZ_CHECK(strncmp(extended, value, strlen(value)) == 0, "the list '%s' is not kept as it was in '%s'",
+			   value, extended);
+		for (size_t i = 0; i < targets.n; i++)
+			FUZZ_CHECK(vfio_ids_has(extended, targets.v[i]), "'%s' lacks %s", extended, targets.v[i]);
+	}
+	strv_clear(&bad);
+	free(key);
+	free(value);
+	free(extended);
+	free(want);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *body;
@@ -365,6 +464,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_intent_parse(header, &in);
 
 	check_tokenize(line);
+	check_vfio_ids(line);
 	for (size_t i = 0; i < in.n_add + in.n_remove; i++) {
 		const char *p = i < in.n_add ? in.add[i] : in.remove[i - in.n_add];
 

@@ -7,9 +7,11 @@
  * NUL, as struct grub_file allows, so that AddressSanitizer sees a read past
  * its end. Checked:
  *  - a file grub_read_cmdline() refuses is refused by the editor too;
- *  - on success the edited files read back: every add in
- *    GRUB_CMDLINE_LINUX_DEFAULT with its key exactly once, a key=value add
- *    not contradicted by GRUB_CMDLINE_LINUX, no removal left in either,
+ *  - on success the edited files read back: every add's key exactly once
+ *    in GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT together (the
+ *    normal entry's kernel gets both as one line), with the add's value, in
+ *    GRUB_CMDLINE_LINUX when that held the add before and in
+ *    GRUB_CMDLINE_LINUX_DEFAULT otherwise; no removal left in either,
  *    the untouched parameters of both in their old order, the length limit;
  *  - bytes outside the edit: every line not naming GRUB_CMDLINE_LINUX* is
  *    kept in order, no new shell metacharacter appears, no line is added
@@ -77,16 +79,13 @@ static size_t key_matches(const char *value, const char *param, size_t *ret_same
 	return count;
 }
 
-static bool key_of_add(const char *value, const struct cmdline_token *t, const struct fuzz_intent *in,
-		       bool with_value_only)
+static bool key_of_add(const char *value, const struct cmdline_token *t, const struct fuzz_intent *in)
 {
 	for (size_t i = 0; i < in->n_add; i++) {
 		struct cmdline_token *p = NULL;
 		size_t pn, pk;
 		bool hit;
 
-		if (with_value_only && !strchr(in->add[i], '='))
-			continue;
 		if (cmdline_tokenize(in->add[i], strlen(in->add[i]), &p, &pn, &pk) < 0 || pn != 1)
 			abort();
 		hit = cmdline_key_equal(value + t->key_start, t->key_len, in->add[i] + p->key_start, p->key_len);
@@ -100,7 +99,7 @@ static bool key_of_add(const char *value, const struct cmdline_token *t, const s
 /*
  * The kernel tokens of old that the edit must leave alone appear in new, same
  * bytes, same order. Touched: a removal matches it, or it has an add's key
- * (for GRUB_CMDLINE_LINUX only a key=value add's key).
+ * (in either variable: a bare key and key=value are one key).
  */
 static void check_untouched(const char *old, const char *new, const struct fuzz_intent *in, bool is_linux)
 {
@@ -117,7 +116,7 @@ static void check_untouched(const char *old, const char *new, const struct fuzz_
 		if (!tok)
 			abort();
 		if (i < n_kernel) {
-			touched = key_of_add(old, &t[i], in, is_linux);
+			touched = key_of_add(old, &t[i], in);
 			for (size_t k = 0; k < in->n_remove && !touched; k++)
 				touched = cmdline_has(tok, in->remove[k]);
 		}
@@ -166,7 +165,6 @@ static void check_success(const struct grub_file *files, size_t n, char **texts,
 	struct grub_file now[MAX_FILES];
 	struct cmdline_error err;
 	char *def = NULL, *lin = NULL, **again = NULL;
-	size_t same;
 	int r;
 
 	for (size_t i = 0; i < n; i++) {
@@ -180,12 +178,14 @@ static void check_success(const struct grub_file *files, size_t n, char **texts,
 	r = grub_read_cmdline(now, n, &def, &lin, &err);
 	FUZZ_CHECK(r == 0, "edited files do not read back: %s:%u: %s", err.file, err.line, err.message);
 	for (size_t i = 0; i < in->n_add; i++) {
-		FUZZ_CHECK(cmdline_has(def, in->add[i]), "added '%s' missing from DEFAULT '%s'", in->add[i], def);
-		FUZZ_CHECK(key_matches(def, in->add[i], &same) == 1, "added '%s' not exactly once in DEFAULT '%s'",
-			   in->add[i], def);
-		if (strchr(in->add[i], '='))
-			FUZZ_CHECK(key_matches(lin, in->add[i], &same) == same,
-				   "LINUX '%s' holds another value for added '%s'", lin, in->add[i]);
+		bool in_linux = cmdline_has_exactly(old_lin, in->add[i]);
+		size_t same_def, same_lin, n_def = key_matches(def, in->add[i], &same_def);
+		size_t n_lin = key_matches(lin, in->add[i], &same_lin);
+
+		FUZZ_CHECK(n_def + n_lin == 1, "added '%s' not exactly once in LINUX '%s' DEFAULT '%s'", in->add[i],
+			   lin, def);
+		FUZZ_CHECK(in_linux ? same_lin == 1 : same_def == 1, "added '%s' not in %s (LINUX '%s' DEFAULT '%s')",
+			   in->add[i], in_linux ? "LINUX, which held it" : "DEFAULT", lin, def);
 	}
 	for (size_t i = 0; i < in->n_remove; i++)
 		FUZZ_CHECK(!cmdline_has(def, in->remove[i]) && !cmdline_has(lin, in->remove[i]),

@@ -73,7 +73,7 @@ fi
 sources() {
 	local lib=$src/src/lib shared=$src/src/shared
 	case $1 in
-	cmdline) echo "$lib/cmdline.c $shared/strbuf.c" ;;
+	cmdline) echo "$lib/cmdline.c $lib/vfioids.c $shared/strbuf.c" ;;
 	grubfile) echo "$lib/cmdline.c $lib/grubfile.c $lib/grubscan.c $lib/shfrag.c $shared/strbuf.c" ;;
 	modules | modprobe) echo "$lib/modfile.c $shared/strbuf.c" ;;
 	profile) echo "$lib/profile.c $lib/profile-ini.c $lib/profile-builtin.c $lib/rootfs.c $lib/hw.c $lib/dl.c" \

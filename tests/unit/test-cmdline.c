@@ -99,6 +99,13 @@ static void test_has(void)
 	ok(cmdline_has("dyndbg=\"file x +p\"", "dyndbg=\"file x +p\""), "a quoted value with blanks");
 	ok(!cmdline_has("quiet", "qu iet"), "an invalid parameter is never present");
 	ok(!cmdline_has("", "quiet"), "empty line has nothing");
+	ok(cmdline_has_exactly("ro intel-iommu=on", "intel_iommu=on"), "exactly: dash and underscore match");
+	ok(cmdline_has_exactly("iommu=\"pt\"", "iommu=pt"), "exactly: quotes the kernel strips do not matter");
+	ok(!cmdline_has_exactly("iommu=soft", "iommu"), "exactly: a bare key is not key=value");
+	ok(!cmdline_has_exactly("iommu", "iommu=pt"), "exactly: key=value is not a bare key");
+	ok(!cmdline_has_exactly("iommu=", "iommu"), "exactly: an empty value is a value");
+	ok(cmdline_has_exactly("quiet iommu", "iommu"), "exactly: a bare key");
+	ok(!cmdline_has_exactly("quiet -- iommu=pt", "iommu=pt"), "exactly: after -- is init's");
 }
 
 struct edit_case {
@@ -140,6 +147,7 @@ static void test_edit_cases(void)
 		{ "add before a leading --", "-- single", V("iommu=pt"), NONE, "iommu=pt -- single" },
 		{ "removal stops at --", "quiet -- quiet", NONE, V("quiet"), "-- quiet" },
 		{ "bare add replaces key=value", "quiet=1 splash", V("quiet"), NONE, "quiet splash" },
+		{ "key=value add replaces a bare key", "iommu quiet", V("iommu=pt"), NONE, "iommu=pt quiet" },
 		{ "dash/underscore key replaced", "vfio-pci.ids=10de:1b80 quiet", V("vfio_pci.ids=10de:1b81"),
 		  NONE, "vfio_pci.ids=10de:1b81 quiet" },
 		{ "dash/underscore same value kept", "vfio-pci.ids=10de:1b80", V("vfio_pci.ids=10de:1b80"),

@@ -9,8 +9,10 @@
  * of sh that such files hold or could hold, and for every set the editor
  * accepts, sh must read each file; sourcing them as grub-mkconfig does (the
  * drop-ins inside its for loop) must give the command line the reader sees,
- * and after the edit (one of six intents: adds, removals, both) the old one
- * less what the intent drops, with each add once. A second edit must change
+ * and after the edit (one of seven intents: adds, removals, both) the old one
+ * less what the intent drops, with each added key once (in both variables
+ * together: the kernel gets them as one line), and an add that
+ * GRUB_CMDLINE_LINUX held as it is still there. A second edit must change
  * nothing.
  *
  * usage: test-grub-sh [CASES [SEED]]   (default 3000 cases, seed 1)
@@ -60,6 +62,9 @@ static const char *const pieces[] = {
 	L "=\"iommu=pt quiet\"", L "=\"iommu\"", L "=\"$" L " x=1\"",
 	"else X=5", "elif false; then X=6", "while true", "do", "done", "{", "( )",
 	"then f() { X=1; }", "f() . ./inc", "f() eval X=1", "g() { " D "=g; }", "X=1 # " D "=\"in a comment\"",
+	/* issue 13: keys that both variables hold, bare and with values */
+	L "=\"intel_iommu=on\"", L "=\"iommu=pt\"", L "=\"t iommu=soft iommu=pt\"", D "=\"iommu iommu=pt t\"",
+	L "=\"$" L " iommu\"", D "=\"intel_iommu=on quiet\"",
 };
 
 static uint64_t rng_state;
@@ -178,7 +183,7 @@ static int token_compare(const void *a, const void *b)
 /* What an edit asks for; see cmdline_plan_make() for the rules. */
 struct intent {
 	const char *add[3];
-	const char *remove[2];
+	const char *remove[3];	/* NULL-terminated: grub_edit_cmdline() reads to the NULL */
 };
 
 static const struct intent intents[] = {
@@ -188,6 +193,7 @@ static const struct intent intents[] = {
 	{ { "t", "iommu" }, { NULL } },
 	{ { NULL }, { "iommu" } },
 	{ { "x=2" }, { "splash", "iommu=soft" } },
+	{ { "iommu", "intel_iommu=on" }, { NULL } },
 };
 
 /* Whether a and b name the same kernel parameter (the text before '='). */
@@ -200,16 +206,27 @@ static bool key_same(const char *a, const char *b)
 
 /* Whether the intent takes token t away: a removal matches it (by key, or exactly
  * for "key=value"), or an add has its key (the add then stands once, in
- * GRUB_CMDLINE_LINUX_DEFAULT); in GRUB_CMDLINE_LINUX only a key=value add drops
- * the other values of its key (grubfile.h). */
-static bool intent_drops(const struct intent *in, const char *t, bool in_linux)
+ * GRUB_CMDLINE_LINUX when that held it, else in GRUB_CMDLINE_LINUX_DEFAULT; a bare
+ * key and key=value are one key: grubfile.h). */
+static bool intent_drops(const struct intent *in, const char *t)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(in->remove) && in->remove[i]; i++)
 		if (strchr(in->remove[i], '=') ? strcmp(t, in->remove[i]) == 0 : key_same(t, in->remove[i]))
 			return true;
 	for (size_t i = 0; i < ARRAY_SIZE(in->add) && in->add[i]; i++)
-		if (key_same(t, in->add[i]) &&
-		    !(in_linux && (!strchr(in->add[i], '=') || strcmp(t, in->add[i]) == 0)))
+		if (key_same(t, in->add[i]))
+			return true;
+	return false;
+}
+
+/* Whether the GRUB_CMDLINE_LINUX part of "L \035 D" holds word w. */
+static bool linux_holds(const char *line, const char *w)
+{
+	const char *end = strstr(line, "\035");
+	size_t n = strlen(w);
+
+	for (const char *p = line; (p = strstr(p, w)) && (!end || p < end); p += n)
+		if ((p == line || strchr(" \t\n", p[-1])) && (!p[n] || strchr(" \t\n", p[n])))
 			return true;
 	return false;
 }
@@ -218,16 +235,12 @@ static bool intent_drops(const struct intent *in, const char *t, bool in_linux)
  * sort: two lines compare as multisets. */
 static size_t tokens(char *line, char **tok, size_t max, const struct intent *in)
 {
-	bool in_linux = true;
 	size_t n = 0;
 
 	for (char *save = NULL, *t = strtok_r(line, " \t\n", &save); t && n < max;
-	     t = strtok_r(NULL, " \t\n", &save)) {
-		if (strcmp(t, "\035") == 0)
-			in_linux = false;
-		if (!in || !intent_drops(in, t, in_linux))
+	     t = strtok_r(NULL, " \t\n", &save))
+		if (!in || !intent_drops(in, t))
 			tok[n++] = t;
-	}
 	qsort(tok, n, sizeof(*tok), token_compare);
 	return n;
 }
@@ -252,11 +265,18 @@ static bool cmdline_same(char *a, char *b)
 	return words_equal(ta, na, tb, nb);
 }
 
-/* Whether after is before without what the intent drops, with each add once. */
+/* Whether after is before without what the intent drops, with each add once, and
+ * each add GRUB_CMDLINE_LINUX held still there. */
 static bool cmdline_intended(char *before, char *after, const struct intent *in)
 {
 	char *tb[256 + ARRAY_SIZE(in->add)], *ta[256];
-	size_t nb = tokens(before, tb, 256, in), na = tokens(after, ta, 256, NULL);
+	size_t nb, na;
+
+	for (size_t i = 0; i < ARRAY_SIZE(in->add) && in->add[i]; i++)
+		if (linux_holds(before, in->add[i]) && !linux_holds(after, in->add[i]))
+			return false;
+	nb = tokens(before, tb, 256, in);
+	na = tokens(after, ta, 256, NULL);
 
 	for (size_t i = 0; i < ARRAY_SIZE(in->add) && in->add[i]; i++)
 		tb[nb++] = (char *)in->add[i];
@@ -351,7 +371,7 @@ static const char *edited_check(const char *dir, const struct grub_set *g, char 
 				const struct intent *in, char *before, struct tally *t)
 {
 	struct grub_file e[3];
-	char after[4096];
+	char after[4096], shown[8200];
 
 	for (size_t i = 0; i < g->n; i++) {
 		e[i] = g->files[i];
@@ -360,7 +380,12 @@ static const char *edited_check(const char *dir, const struct grub_set *g, char 
 	}
 	if (set_write(dir, e, g->n) < 0)
 		return "cannot write the edit";
-	if (!sh_cmdline(dir, after, sizeof(after)) || !cmdline_intended(before, after, in)) {
+	bool got = sh_cmdline(dir, after, sizeof(after));
+
+	snprintf(shown, sizeof(shown), "%s \036 %s", before, got ? after : "(sh failed)");
+	if (!got || !cmdline_intended(before, after, in)) {
+		if (t->diagnosed < 10)
+			printf("# sh gives \"%s\" before and after the edit\n", shown);
 		t->wrong++;
 		return "the edit does not give sh the intended command line";
 	}
@@ -399,6 +424,15 @@ static void case_run(const char *dir, struct tally *t)
 		fault = "the reader sees another command line than sh";
 	} else
 		fault = edited_check(dir, &g, texts, in, before, t);
+	if (fault && t->diagnosed < 10) {
+		printf("# intent: add");
+		for (size_t i = 0; i < ARRAY_SIZE(in->add) && in->add[i]; i++)
+			printf(" %s", in->add[i]);
+		printf(", remove");
+		for (size_t i = 0; i < ARRAY_SIZE(in->remove) && in->remove[i]; i++)
+			printf(" %s", in->remove[i]);
+		printf("\n");
+	}
 	if (fault && t->diagnosed++ < 10)
 		for (size_t i = 0; i < g.n; i++) {
 			diag_text(fault, g.text[i]);
