@@ -239,7 +239,7 @@ static struct json_object *link_json(const struct hw *hw, const struct hw_link *
 	json_object_object_add(o, "builtin", json_object_new_boolean(l->builtin));
 	json_object_object_add(o, "modalias", json_str_or_null(l->modalias));
 	json_object_object_add(o, "modules",
-			       !l->driver && (hw->modules_resolved || l->candidates.n) ? json_strv(&l->candidates) : NULL);
+			       (!l->driver || !l->module) && (hw->modules_resolved || l->candidates.n) ? json_strv(&l->candidates) : NULL);
 	return o;
 }
 

@@ -262,6 +262,9 @@ int hw_chain_follow(const char *sysfs, const char *path, const char *pci_slot, s
 
 /* ---- what would load ---- */
 
+/* The candidates of the links whose module sysfs does not tell: unbound ones, and bound ones
+ * without a driver/module link. */
+
 int hw_chain_resolve(struct hw_chain *c, struct kmods *km)
 {
 	for (size_t i = 0; i < c->n_links; i++) {
@@ -270,7 +273,7 @@ int hw_chain_resolve(struct hw_chain *c, struct kmods *km)
 		size_t n = 0;
 		int k = 0;
 
-		if (l->driver || !l->modalias || kmods_resolve_alias(km, l->modalias, &mods, &n, NULL) < 0)
+		if ((l->driver && l->module) || !l->modalias || kmods_resolve_alias(km, l->modalias, &mods, &n, NULL) < 0)
 			continue;
 		for (size_t m = 0; k == 0 && m < n; m++)
 			if (!strv_contains(&l->candidates, mods[m]))
@@ -289,7 +292,9 @@ const struct hw_link *hw_chain_find_module(const struct hw_chain *c, const char 
 
 		if (l->driver && same_module(l->module ? l->module : l->driver, module))
 			return l;
-		for (size_t m = 0; !l->driver && m < l->candidates.n; m++)
+		/* Unbound, or bound by a driver whose module sysfs does not name (a tree captured
+		 * without bus/X/drivers): the modules its modalias resolves to. */
+		for (size_t m = 0; m < l->candidates.n; m++)
 			if (same_module(l->candidates.v[m], module))
 				return l;
 	}

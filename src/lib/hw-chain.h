@@ -19,7 +19,8 @@ struct hw_link {
 				 * NULL when sysfs does not say (a built-in driver without a module name) */
 	bool builtin;		/* module is built into the running kernel (no initstate in sysfs) */
 	char *modalias;		/* NULL when the device has none */
-	struct strv candidates;	/* unbound: the modules its modalias resolves to, over every installed kernel */
+	struct strv candidates;	/* unbound, or bound without a module link: the modules its modalias
+				 * resolves to, over every installed kernel */
 };
 
 /* The whole way from the PCI function (links[0]) down to the device the host uses. */
@@ -41,12 +42,13 @@ struct hw_chain {
 int hw_chain_follow(const char *sysfs, const char *path, const char *pci_slot, struct hw_chain *ret,
 		    int *ret_errno, char **ret_hole);
 
-/* Add to every unbound link's candidates what its modalias resolves to in this kernel. */
+/* Add to the candidates of every link whose module sysfs does not name (unbound, or no
+ * driver/module link) what its modalias resolves to in this kernel. */
 int hw_chain_resolve(struct hw_chain *c, struct kmods *km);
 
 /* The link of the chain whose driver a blacklist line for module (either spelling) would stop
  * from loading by alias: a bound link's module (its driver's name when sysfs does not name the
- * module), or a candidate of an unbound link. A module built into the running kernel counts: an
+ * module), or a candidate of a link whose module sysfs does not name. A module built into the running kernel counts: an
  * installed kernel may have it as a module (virtio_pci is built into Debian's 6.12, a module in
  * 6.1). NULL when none. */
 const struct hw_link *hw_chain_find_module(const struct hw_chain *c, const char *module);
