@@ -226,18 +226,12 @@ int hw_chain_follow(const char *sysfs, const char *path, const char *pci_slot, s
 	for (char *comp = start; k == 0 && comp; comp = next) {
 		struct hw_link l;
 		bool is_device;
-		char saved;
 
-		next = strchr(comp, '/');
-		if (next) {
-			saved = *next;
+		if ((next = strchr(comp, '/')))
 			*next = '\0';
-		}
-		k = link_read(&w, real, strrchr(real, '/') + 1, comp == start, &l, &is_device);
-		if (next) {
-			*next = saved;
-			next++;
-		}
+		k = link_read(&w, real, comp, comp == start, &l, &is_device);
+		if (next)
+			*next++ = '/';
 		if (k == 0 && is_device)
 			k = chain_add_link(&c, &l);
 		else if (k == 0)
@@ -290,7 +284,9 @@ const struct hw_link *hw_chain_find_module(const struct hw_chain *c, const char 
 	for (size_t i = 0; i < c->n_links; i++) {
 		const struct hw_link *l = &c->links[i];
 
-		if (l->driver && same_module(l->module ? l->module : l->driver, module))
+		/* udev loads a driver by its device's modalias; a device without one (a USB device
+		 * as opposed to its interfaces) gets a driver of a module loaded anyway (usbcore). */
+		if (l->driver && (i == 0 || l->modalias) && same_module(l->module ? l->module : l->driver, module))
 			return l;
 		/* Unbound, or bound by a driver whose module sysfs does not name (a tree captured
 		 * without bus/X/drivers): the modules its modalias resolves to. */

@@ -47,8 +47,9 @@ int hw_chain_follow(const char *sysfs, const char *path, const char *pci_slot, s
 int hw_chain_resolve(struct hw_chain *c, struct kmods *km);
 
 /* The link of the chain whose driver a blacklist line for module (either spelling) would stop
- * from loading by alias: a bound link's module (its driver's name when sysfs does not name the
- * module), or a candidate of a link whose module sysfs does not name. A module built into the running kernel counts: an
+ * from loading by alias: the module of a bound link that udev would load by its modalias (the
+ * PCI function, virtioN, a SCSI disk, a USB interface; its driver's name when sysfs does not
+ * name the module), or a candidate of a link whose module sysfs does not name. A module built into the running kernel counts: an
  * installed kernel may have it as a module (virtio_pci is built into Debian's 6.12, a module in
  * 6.1). NULL when none. */
 const struct hw_link *hw_chain_find_module(const struct hw_chain *c, const char *module);
