@@ -11,8 +11,9 @@
 
 vblk=$FIXTURES/hw/q35-virtio-blk-6.1
 ahci=$FIXTURES/hw/q35-ahci-6.12
+usb=$FIXTURES/hw/q35-usb-6.1
 twin=$FIXTURES/hw/q35-intel-6.12-twin-efi
-for fx in "$vblk" "$ahci" "$twin"; do
+for fx in "$vblk" "$ahci" "$usb" "$twin"; do
 	[ -d "$fx/sys" ] || { echo "1..0 # SKIP $fx was not captured"; exit 0; }
 done
 cache=${BUILDDIR:?}/kernel-cache
@@ -153,6 +154,15 @@ printf '%s' "$out" >"$TEST_TMP/m.json"
 [ "$rc" = 0 ] && findings "$TEST_TMP/m.json" | grep -q '^warning:takes-host-device .*megaraid_sas' &&
 	! findings "$TEST_TMP/m.json" | grep -q '^blocking:' && ok "q35-ahci-6.12: the SAS HBA the root is not on: a warning, not a block" ||
 	{ not_ok "q35-ahci-6.12: megaraid_sas"; diag "$(findings "$TEST_TMP/m.json")"; }
+
+# USB: the stick's interface gets usb-storage by its modalias; the USB devices above it get the
+# driver "usb" of usbcore, which xhci_pci needs anyway: no blacklist stops it.
+uslot=$($PYTHON -c 'import json,sys
+print(next(x["slot"] for x in json.load(open(sys.argv[1]))["devices"] if "root disk" in x["roles"]))' "$TEST_TMP/q35-usb-6.1.json")
+refused "$usb" usb_storage takes-root-disk "root disk sda: ${uslot#0000:} xhci_hcd (xhci_pci) → " "usb-storage (usb_storage) → " "blacklisting usb_storage stops the root disk"
+refused "$usb" sd_mod takes-root-disk "sd (sd_mod)" "blacklisting sd_mod stops the root disk"
+refused "$usb" xhci_pci takes-root-disk "${uslot#0000:} xhci_hcd (xhci_pci)" "blacklisting xhci_pci stops the root disk"
+passes "$usb" usbcore "the module of the USB devices' driver, a dependency of xhci_pci and usb_storage: measured, the root still mounts"
 
 # vfio-pci taking the root disk's controller names its chain too.
 aslot=$($PYTHON -c 'import json,sys
