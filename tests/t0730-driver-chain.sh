@@ -164,6 +164,11 @@ refused "$usb" sd_mod takes-root-disk "sd (sd_mod)" "blacklisting sd_mod stops t
 refused "$usb" xhci_pci takes-root-disk "${uslot#0000:} xhci_hcd (xhci_pci)" "blacklisting xhci_pci stops the root disk"
 passes "$usb" usbcore "the module of the USB devices' driver, a dependency of xhci_pci and usb_storage: measured, the root still mounts"
 
+# NVMe (the AMD capture's root): the PCI function's nvme; nvme_core is its dependency.
+nvme=$FIXTURES/hw/q35-amd-6.12
+refused "$nvme" nvme takes-root-disk "root disk nvme0n1: " "nvme (nvme): blacklisting nvme stops the root disk"
+passes "$nvme" nvme_core "a dependency of nvme: measured, the root still mounts"
+
 # vfio-pci taking the root disk's controller names its chain too.
 aslot=$($PYTHON -c 'import json,sys
 print(next(x["slot"] for x in json.load(open(sys.argv[1]))["devices"] if "root disk" in x["roles"]))' "$TEST_TMP/q35-ahci-6.12.json")

@@ -232,7 +232,7 @@ static const char *role_hint(unsigned roles)
 		       "you reach over the network";
 	if (roles & HW_ROLE_ROOT_DISK)
 		return "the host would not find its root file system and stop in the initramfs: do not blacklist or "
-		       "pass through that controller's driver";
+		       "pass through that controller's driver, nor any driver of its chain ('iommuctl scan' shows it)";
 	return "the host would boot without its network: keep that NIC's driver, or pass through a different NIC";
 }
 
@@ -266,7 +266,7 @@ static const char *role_loss(unsigned role)
 /* Blacklisting a module anywhere in the chain of a device the host needs. udev (and the
  * initramfs's udev) loads these drivers by modalias with the blacklist applied, so the child
  * device (virtioN, the SCSI disk) never gets its driver and the disk, interface or card never
- * appears (measured in QEMU on Debian's kernels: tools/measure-blacklist). A module that is
+ * appears (measured in QEMU on Debian's kernels: fixtures/hw/BLACKLIST.md). A module that is
  * only a dependency (libahci, virtio_ring, nvme_core) is loaded with its user whatever the
  * blacklist says, so it is not in the chain. Marks in reported the devices it found. */
 static int check_blacklist_chains(const struct hw *hw, const struct vfio_plan *v, const char *m, bool *reported,
