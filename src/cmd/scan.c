@@ -148,6 +148,19 @@ static void print_groups(const struct hw *hw)
 	scols_unref_table(tb);
 }
 
+/* What a blacklist of any module on the way would take: "chain: root disk vda: 00:03.0 ...". */
+static void print_chains(const struct hw *hw, size_t dev)
+{
+	for (size_t c = 0; c < hw->n_chains; c++) {
+		_cleanup_free_ char *text = NULL;
+
+		if (hw->chains[c].dev != dev)
+			continue;
+		text = hw_chain_describe(&hw->chains[c], hw_role_name(hw->chains[c].role));
+		printf("    chain: %s\n", text ? text : "(out of memory)");
+	}
+}
+
 static void print_gpus_and_roles(const struct hw *hw)
 {
 	bool any = false;
@@ -186,6 +199,7 @@ static void print_gpus_and_roles(const struct hw *hw)
 		any = true;
 		slot_short(d, slot, sizeof(slot));
 		printf("  %s %s: %s\n", slot, d->driver ? d->driver : "no driver", d->role_why);
+		print_chains(hw, i);
 	}
 	for (size_t i = 0; i < hw->notes.n; i++)
 		printf("%snote: %s\n", i ? "" : "\n", hw->notes.v[i]);
@@ -208,6 +222,50 @@ static struct json_object *json_strv(const struct strv *s)
 
 	for (size_t i = 0; i < s->n; i++)
 		json_object_array_add(a, json_object_new_string(s->v[i]));
+	return a;
+}
+
+static struct json_object *json_str_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
+static struct json_object *link_json(const struct hw *hw, const struct hw_link *l)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "node", json_object_new_string(l->node));
+	json_object_object_add(o, "subsystem", json_str_or_null(l->subsystem));
+	json_object_object_add(o, "driver", json_str_or_null(l->driver));
+	json_object_object_add(o, "module", json_str_or_null(l->module));
+	json_object_object_add(o, "builtin", json_object_new_boolean(l->builtin));
+	json_object_object_add(o, "modalias", json_str_or_null(l->modalias));
+	json_object_object_add(o, "modules",
+			       (!l->driver || !l->module) && (hw->modules_resolved || l->candidates.n) ? json_strv(&l->candidates) : NULL);
+	return o;
+}
+
+/* The chains of device dev: [{"role", "device", "via", "links": [...]}]. */
+static struct json_object *chains_json(const struct hw *hw, size_t dev)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (size_t c = 0; c < hw->n_chains; c++) {
+		const struct hw_chain *ch = &hw->chains[c];
+		struct json_object *o, *links;
+
+		if (ch->dev != dev)
+			continue;
+		o = json_object_new_object();
+		links = json_object_new_array();
+		json_object_object_add(o, "role", json_object_new_string(hw_role_name(ch->role)));
+		json_object_object_add(o, "device", json_object_new_string(ch->leaf));
+		json_object_object_add(o, "via", json_str_or_null(ch->via));
+		for (size_t i = 0; i < ch->n_links; i++)
+			json_object_array_add(links, link_json(hw, &ch->links[i]));
+		json_object_object_add(o, "links", links);
+		json_object_array_add(a, o);
+	}
 	return a;
 }
 
@@ -237,6 +295,7 @@ static struct json_object *device_json(const struct hw *hw, const struct pci_fun
 			json_object_array_add(roles, json_object_new_string(hw_role_name(role_bits[i])));
 	json_object_object_add(o, "roles", roles);
 	json_object_object_add(o, "roles_why", d->role_why ? json_object_new_string(d->role_why) : NULL);
+	json_object_object_add(o, "chains", chains_json(hw, (size_t)(d - hw->devs)));
 	if (pci_is_gpu(d)) {
 		comp = json_object_new_array();
 		for (size_t j = 0; j < hw->n_devs; j++)

@@ -75,6 +75,54 @@ static int mark(struct pci_function *d, unsigned role, const char *why)
 	return 0;
 }
 
+/* Follow d down to what path names (hw-chain.c) and keep the chain, once per role and device
+ * served. via: how the device serves the role ("under dm-0"), or NULL. */
+static int add_chain(struct hw *hw, const char *path, struct pci_function *d, unsigned role, const char *via)
+{
+	struct hw_chain c, *v;
+	_cleanup_free_ char *hole = NULL;
+	int err, k;
+
+	k = hw_chain_follow(hw->sysfs, path, d->slot, &c, &err, &hole);
+	if (err)
+		hw_unreadable(hw, hole, err);
+	if (k == -ENOENT)
+		return 0;
+	if (k < 0)
+		return k;
+	c.role = role;
+	c.dev = (size_t)(d - hw->devs);
+	for (size_t i = 0; i < hw->n_chains; i++)
+		if (hw->chains[i].role == role && hw->chains[i].dev == c.dev && streq(hw->chains[i].leaf, c.leaf)) {
+			hw_chain_clear(&c);
+			return 0;
+		}
+	if ((via && !(c.via = strdup(via))) || !(v = realloc(hw->chains, (hw->n_chains + 1) * sizeof(*v)))) {
+		hw_chain_clear(&c);
+		return -ENOMEM;
+	}
+	hw->chains = v;
+	hw->chains[hw->n_chains++] = c;
+	return 0;
+}
+
+/* "dm-0" for <sysfs>/dev/block/254:0 or <sysfs>/class/net/vmbr0: the name the kernel gives
+ * the object a path leads to. */
+static const char *object_name(const char *path, char *buf, size_t size)
+{
+	char real[PATH_MAX];
+	const char *base;
+
+	if (!realpath(path, real))
+		snprintf(real, sizeof(real), "%s", path);
+	base = strrchr(real, '/');
+	base = base ? base + 1 : real;
+	if (strlen(base) >= size)
+		return "";
+	memcpy(buf, base, strlen(base) + 1);
+	return buf;
+}
+
 static bool read_line(struct hw *hw, const char *path, char *buf, size_t size)
 {
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
@@ -89,6 +137,42 @@ static bool read_line(struct hw *hw, const char *path, char *buf, size_t size)
 
 /* ---- console ---- */
 
+/* The console's chain ends in the DRM card under it (card0 of bochs-drm, or of virtio_gpu under
+ * virtio0), or at the PCI function itself when no DRM driver has a card there (efifb, vesafb). */
+static int chain_console(struct hw *hw)
+{
+	char path[PATH_MAX];
+	int k = 0;
+
+	for (size_t i = 0; k == 0 && i < hw->n_devs; i++) {
+		struct pci_function *d = &hw->devs[i];
+		size_t before = hw->n_chains;
+		struct dirent *de;
+		DIR *dir;
+
+		if (!(d->roles & HW_ROLE_CONSOLE))
+			continue;
+		snprintf(path, sizeof(path), "%s/class/drm", hw->sysfs);
+		if ((dir = opendir(path))) {
+			while (k == 0 && (de = readdir(dir))) {
+				unsigned n;
+				int end = 0;
+
+				if (sscanf(de->d_name, "card%u%n", &n, &end) != 1 || de->d_name[end])
+					continue;
+				snprintf(path, sizeof(path), "%s/class/drm/%s", hw->sysfs, de->d_name);
+				if (pci_ancestor(hw, path) == d)
+					k = add_chain(hw, path, d, HW_ROLE_CONSOLE, NULL);
+			}
+			closedir(dir);
+		}
+		snprintf(path, sizeof(path), "%s/bus/pci/devices/%s", hw->sysfs, d->slot);
+		if (k == 0 && hw->n_chains == before)
+			k = add_chain(hw, path, d, HW_ROLE_CONSOLE, NULL);
+	}
+	return k;
+}
+
 /* The console is the device the firmware brought up: boot_vga, or the PCI device the firmware
  * framebuffer (efifb, vesafb, simpledrm) lives in — the kernel (6.7+) places that platform
  * device under it. On hybrid and many server boards boot_vga reads 0 everywhere and older
@@ -96,7 +180,7 @@ static bool read_line(struct hw *hw, const char *path, char *buf, size_t size)
  * console now count: fb0's device and DRM cards with a connected connector. Not before: a
  * second GPU whose driver loaded first often owns fb0 and a (virtual) connected output, yet the
  * host keeps its console on the boot GPU once that card goes to vfio-pci. */
-static int find_console(struct hw *hw)
+static int find_console_device(struct hw *hw)
 {
 	static const char *const fb_platform[] = { "efi-framebuffer.0", "vesa-framebuffer.0", "simple-framebuffer.0" };
 	char path[PATH_MAX], buf[64];
@@ -133,13 +217,21 @@ static int find_console(struct hw *hw)
 	return k;
 }
 
+static int find_console(struct hw *hw)
+{
+	int k = find_console_device(hw);
+
+	return k < 0 ? k : chain_console(hw);
+}
+
 /* ---- root disk ---- */
 
 /* The controller(s) behind a block device: its PCI ancestor, or, for device-mapper, md and
- * other stacked devices, those of every device in its slaves/ directory. */
-static int mark_block(struct hw *hw, const char *path, const char *what, int depth)
+ * other stacked devices, those of every device in its slaves/ directory. via: the stacked
+ * device above this one ("under dm-0"), NULL for the root's own device. */
+static int mark_block(struct hw *hw, const char *path, const char *what, const char *via, int depth)
 {
-	char sub[PATH_MAX];
+	char sub[PATH_MAX], name[NAME_MAX + 1], under[NAME_MAX + 8];
 	struct pci_function *d;
 	struct dirent *de;
 	DIR *dir;
@@ -147,8 +239,11 @@ static int mark_block(struct hw *hw, const char *path, const char *what, int dep
 
 	if (depth > MAX_DEPTH)
 		return 0;
-	if ((d = pci_ancestor(hw, path)))
-		return mark(d, HW_ROLE_ROOT_DISK, what);
+	if ((d = pci_ancestor(hw, path))) {
+		k = mark(d, HW_ROLE_ROOT_DISK, what);
+		return k < 0 ? k : add_chain(hw, path, d, HW_ROLE_ROOT_DISK, via);
+	}
+	snprintf(under, sizeof(under), "under %s", object_name(path, name, sizeof(name)));
 	snprintf(sub, sizeof(sub), "%s/slaves", path);
 	if (!(dir = opendir(sub)))
 		return 0;
@@ -156,20 +251,37 @@ static int mark_block(struct hw *hw, const char *path, const char *what, int dep
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(sub, sizeof(sub), "%s/slaves/%s", path, de->d_name);
-		k = mark_block(hw, sub, what, depth + 1);
+		k = mark_block(hw, sub, what, under, depth + 1);
 	}
 	closedir(dir);
 	return k;
 }
 
-/* Every mass-storage controller, when the root's disks cannot be told (ZFS, btrfs, NFS). */
+/* Every mass-storage controller, when the root's disks cannot be told (ZFS, btrfs, NFS), and
+ * the chain of every disk behind one (<sysfs>/block): any of them may hold the root. */
 static int mark_all_storage(struct hw *hw, const char *why)
 {
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *dir;
 	int k = 0;
 
 	for (size_t i = 0; k == 0 && i < hw->n_devs; i++)
 		if ((hw->devs[i].class_code >> 16) == 0x01)
 			k = mark(&hw->devs[i], HW_ROLE_ROOT_DISK, why);
+	snprintf(path, sizeof(path), "%s/block", hw->sysfs);
+	if (k < 0 || !(dir = opendir(path)))
+		return k;
+	while (k == 0 && (de = readdir(dir))) {
+		struct pci_function *d;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/block/%s", hw->sysfs, de->d_name);
+		if ((d = pci_ancestor(hw, path)) && (d->class_code >> 16) == 0x01)
+			k = add_chain(hw, path, d, HW_ROLE_ROOT_DISK, "may hold the root");
+	}
+	closedir(dir);
 	return k;
 }
 
@@ -204,7 +316,7 @@ static int find_root_disk(struct hw *hw)
 	snprintf(path, sizeof(path), "%s/dev/block/%s", hw->sysfs, devno);
 	found = maj != 0 && access(path, F_OK) == 0;
 	if (found) {
-		int k = mark_block(hw, path, what, 0);
+		int k = mark_block(hw, path, what, NULL, 0);
 
 		if (k < 0)
 			return k;
@@ -222,18 +334,25 @@ static int find_root_disk(struct hw *hw)
 
 /* A network interface's PCI device, or those of its lower devices: bridge ports, bond slaves,
  * the parent of a VLAN (sysfs links "lower_NAME"; bridges also list ports in brif/). */
-static int mark_netdev(struct hw *hw, const char *ifname, const char *what, int depth)
+static int mark_netdev(struct hw *hw, const char *ifname, const char *what, const char *upper, int depth)
 {
 	static const char *const lists[] = { "brif", "" };
-	char path[PATH_MAX];
+	char path[PATH_MAX], under[NAME_MAX + 8];
 	struct pci_function *d;
 	int k = 0;
 
 	if (depth > MAX_DEPTH)
 		return 0;
 	snprintf(path, sizeof(path), "%s/class/net/%s/device", hw->sysfs, ifname);
-	if ((d = pci_ancestor(hw, path)))
-		return mark(d, HW_ROLE_NETWORK, what);
+	if ((d = pci_ancestor(hw, path))) {
+		char via[NAME_MAX + 8];
+
+		k = mark(d, HW_ROLE_NETWORK, what);
+		snprintf(via, sizeof(via), "under %s", upper ? upper : "");
+		snprintf(path, sizeof(path), "%s/class/net/%s", hw->sysfs, ifname);
+		return k < 0 ? k : add_chain(hw, path, d, HW_ROLE_NETWORK, upper ? via : NULL);
+	}
+	snprintf(under, sizeof(under), "%s", ifname);
 	for (size_t l = 0; k == 0 && l < ARRAY_SIZE(lists); l++) {
 		struct dirent *de;
 		DIR *dir;
@@ -251,7 +370,7 @@ static int mark_netdev(struct hw *hw, const char *ifname, const char *what, int 
 			} else if (lower[0] == '.') {
 				continue;
 			}
-			k = mark_netdev(hw, lower, what, depth + 1);
+			k = mark_netdev(hw, lower, what, under, depth + 1);
 		}
 		closedir(dir);
 	}
@@ -280,7 +399,7 @@ static int find_default_route(struct hw *hw)
 			if (dest != 0 || mask != 0 || !(flags & 1))
 				continue;
 			snprintf(what, sizeof(what), "carries the default route (%s)", iface);
-			k = mark_netdev(hw, iface, what, 0);
+			k = mark_netdev(hw, iface, what, NULL, 0);
 		}
 		fclose(TAKE_PTR(f));
 	}
@@ -296,7 +415,7 @@ static int find_default_route(struct hw *hw)
 			if (plen != 0 || strspn(dest, "0") != 32 || streq(iface, "lo") || !(flags & 1))
 				continue;
 			snprintf(what, sizeof(what), "carries the IPv6 default route (%s)", iface);
-			k = mark_netdev(hw, iface, what, 0);
+			k = mark_netdev(hw, iface, what, NULL, 0);
 		}
 	}
 	return k;

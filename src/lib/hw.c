@@ -402,6 +402,8 @@ int hw_resolve_modules(struct hw *hw, const struct rootfs *r, struct error *e)
 					k = strv_add(&d->modules, mods[m]);
 			strv_free(mods, n);
 		}
+		for (size_t j = 0; k == 0 && j < hw->n_chains; j++)
+			k = hw_chain_resolve(&hw->chains[j], km);
 	}
 	/* The bound driver's module serves the device even when no alias names it (new_id, driver_override). */
 	for (size_t j = 0; k == 0 && j < hw->n_devs; j++) {
@@ -431,6 +433,9 @@ void hw_clear(struct hw *hw)
 		strv_clear(&d->modules);
 	}
 	free(hw->devs);
+	for (size_t i = 0; i < hw->n_chains; i++)
+		hw_chain_clear(&hw->chains[i]);
+	free(hw->chains);
 	strv_clear(&hw->iommus);
 	strv_clear(&hw->notes);
 	free(hw->first_unreadable);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hw-chain.h"
 #include "profile.h"
 #include "rootfs.h"
 #include "util.h"
@@ -52,6 +53,9 @@ struct hw {
 	/* devices, sorted by slot */
 	struct pci_function *devs;
 	size_t n_devs;
+	/* the driver chains of the devices the host needs, one per disk, interface or card */
+	struct hw_chain *chains;
+	size_t n_chains;
 	bool modules_resolved;		/* modules were looked up in at least one kernel */
 	struct strv notes;		/* what could not be read, for scan's output */
 	unsigned unreadable;		/* reads that failed other than by absence (EIO, EACCES...) */
@@ -67,7 +71,8 @@ void hw_unreadable(struct hw *hw, const char *path, int err);
 int hw_scan(const char *sysfs, const char *procfs, struct hw *ret, struct error *e);
 /* Fill each device's modules: its modalias resolved with libkmod in every installed kernel of
  * the root (blacklists do not hide a module: a blacklisted driver still serves the device when
- * loaded by hand or as a dependency). No kernels: nothing filled, not an error. */
+ * loaded by hand or as a dependency), and the candidates of every unbound link of the chains.
+ * No kernels: nothing filled, not an error. */
 int hw_resolve_modules(struct hw *hw, const struct rootfs *r, struct error *e);
 void hw_clear(struct hw *hw);
 
@@ -85,5 +90,6 @@ const char *hw_role_name(unsigned role);
 /* ---- hw-roles.c ---- */
 /* Mark the devices the host needs: console (boot_vga, fb0, DRM connectors, the firmware
  * framebuffer), root disk controllers (mountinfo → block device → PCI ancestor, through
- * device-mapper and md slaves), default-route NICs (through bridges, bonds and VLANs). */
+ * device-mapper and md slaves), default-route NICs (through bridges, bonds and VLANs); and
+ * follow each down to the card, disk or interface it serves (hw->chains, hw-chain.h). */
 int hw_find_roles(struct hw *hw);

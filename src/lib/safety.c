@@ -232,7 +232,7 @@ static const char *role_hint(unsigned roles)
 		       "you reach over the network";
 	if (roles & HW_ROLE_ROOT_DISK)
 		return "the host would not find its root file system and stop in the initramfs: do not blacklist or "
-		       "pass through that controller's driver";
+		       "pass through that controller's driver, nor any driver of its chain ('iommuctl scan' shows it)";
 	return "the host would boot without its network: keep that NIC's driver, or pass through a different NIC";
 }
 
@@ -253,22 +253,73 @@ static bool driven_by(const struct pci_function *d, const char *module)
 	return !d->driver && pci_function_has_module(d, module);
 }
 
+/* What the host loses when the device a chain ends in does not appear. */
+static const char *role_loss(unsigned role)
+{
+	if (role & HW_ROLE_CONSOLE)
+		return "the console's card";
+	if (role & HW_ROLE_ROOT_DISK)
+		return "the root disk";
+	return "the interface of the default route";
+}
+
+/* Blacklisting a module anywhere in the chain of a device the host needs. udev (and the
+ * initramfs's udev) loads these drivers by modalias with the blacklist applied, so the child
+ * device (virtioN, the SCSI disk) never gets its driver and the disk, interface or card never
+ * appears (measured in QEMU on Debian's kernels: fixtures/hw/BLACKLIST.md). A module that is
+ * only a dependency (libahci, virtio_ring, nvme_core) is loaded with its user whatever the
+ * blacklist says, so it is not in the chain. Marks in reported the devices it found. */
+static int check_blacklist_chains(const struct hw *hw, const struct vfio_plan *v, const char *m, bool *reported,
+				  struct finding **f, size_t *nf)
+{
+	for (size_t c = 0; c < hw->n_chains; c++) {
+		const struct hw_chain *ch = &hw->chains[c];
+		const struct pci_function *d = &hw->devs[ch->dev];
+		_cleanup_free_ char *chain = NULL;
+		const struct hw_link *l;
+		int k;
+
+		if (is_target(v, ch->dev) || !(l = hw_chain_find_module(ch, m)))
+			continue;
+		if (!(chain = hw_chain_describe(ch, hw_role_name(ch->role))))
+			return -ENOMEM;
+		k = finding_add(f, nf, FINDING_BLOCKING, role_finding_id(ch->role), role_hint(ch->role),
+				"%s: blacklisting %s stops %s from appearing (udev loads it by the modalias of %s%s, and "
+				"that is the load a blacklist stops)%s; the host needs %s: %s", chain, m, role_loss(ch->role),
+				l->driver ? "" : "the unbound ", l->node,
+				l->builtin ? ". It is built into the running kernel, where the blacklist does nothing, "
+					     "but an installed kernel that has it as a module would not load it" : "",
+				d->slot, d->role_why);
+		if (k < 0)
+			return k;
+		reported[ch->dev] = true;
+	}
+	return 0;
+}
+
 static int check_blacklist(const struct hw *hw, const struct profile *p, const struct vfio_plan *v, struct finding **f,
 			   size_t *nf)
 {
+	_cleanup_free_ bool *reported = calloc(hw->n_devs ? hw->n_devs : 1, sizeof(bool));
+
+	if (!reported)
+		return -ENOMEM;
 	for (size_t b = 0; b < p->blacklist_add.n; b++) {
 		_cleanup_free_ char *m = strdup(p->blacklist_add.v[b]);
+		int k;
 
 		if (!m)
 			return -ENOMEM;
 		for (char *c = m; *c; c++)
 			if (*c == '-')
 				*c = '_';
+		memset(reported, 0, hw->n_devs * sizeof(bool));
+		if ((k = check_blacklist_chains(hw, v, m, reported, f, nf)) < 0)
+			return k;
 		for (size_t i = 0; i < hw->n_devs; i++) {
 			const struct pci_function *d = &hw->devs[i];
-			int k;
 
-			if (is_target(v, i) || !driven_by(d, m))
+			if (is_target(v, i) || reported[i] || !driven_by(d, m))
 				continue;
 			if (d->roles)
 				k = finding_add(f, nf, FINDING_BLOCKING, role_finding_id(d->roles), role_hint(d->roles),
@@ -283,6 +334,22 @@ static int check_blacklist(const struct hw *hw, const struct profile *p, const s
 			if (k < 0)
 				return k;
 		}
+	}
+	return 0;
+}
+
+/* "; root disk vda: 00:03.0 virtio-pci (virtio_pci) → virtio0 virtio_blk (virtio_blk)" for each
+ * chain of device dev: what goes with it when vfio-pci takes it. */
+static int chains_of(const struct hw *hw, size_t dev, struct strbuf *sb)
+{
+	for (size_t c = 0; c < hw->n_chains; c++) {
+		_cleanup_free_ char *text = NULL;
+
+		if (hw->chains[c].dev != dev)
+			continue;
+		if (!(text = hw_chain_describe(&hw->chains[c], hw_role_name(hw->chains[c].role))) ||
+		    strbuf_appendf(sb, "; %s", text) < 0)
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -308,11 +375,16 @@ static int check_claims(const struct hw *hw, const struct profile *p, const stru
 						"vfio-pci ids=%s also matches %s %s %s, which was not chosen", by, d->slot,
 						d->vendor_name, d->device_name);
 		}
-		if (k == 0 && by && d->roles)
-			k = finding_add(f, nf, FINDING_BLOCKING, role_finding_id(d->roles), role_hint(d->roles),
-					"vfio-pci would take %s %s %s (%s%s), which the host needs: %s", d->slot,
-					d->vendor_name, d->device_name, is_target(v, i) ? "" : "ids=",
-					is_target(v, i) ? "chosen" : by, d->role_why);
+		if (k == 0 && by && d->roles) {
+			_cleanup_strbuf_ struct strbuf chains = STRBUF_INIT;
+
+			k = chains_of(hw, i, &chains);
+			if (k == 0)
+				k = finding_add(f, nf, FINDING_BLOCKING, role_finding_id(d->roles), role_hint(d->roles),
+						"vfio-pci would take %s %s %s (%s%s), which the host needs: %s%s", d->slot,
+						d->vendor_name, d->device_name, is_target(v, i) ? "" : "ids=",
+						is_target(v, i) ? "chosen" : by, d->role_why, strbuf_str(&chains));
+		}
 		if (k < 0)
 			return k;
 	}
