@@ -387,8 +387,15 @@ int rootfs_remove_temp_at(int dirfd, const char *path)
 
 	if (temp_name(path, tmp, sizeof(tmp)) < 0)
 		return -ENAMETOOLONG;
-	if (unlinkat(dirfd, tmp, 0) < 0 && errno != ENOENT)
+	if (unlinkat(dirfd, tmp, 0) < 0 && errno != ENOENT) {
+		struct stat st;
+
+		/* On a read-only mount unlink fails before it looks the name up: there is
+		 * nothing to remove when there is nothing there. */
+		if (errno == EROFS && fstatat(dirfd, tmp, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+			return 0;
 		return negative_errno();
+	}
 	return 0;
 }
 
