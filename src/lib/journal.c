@@ -629,7 +629,7 @@ int journal_checkpoint(struct journal *j, struct error *e)
 	if (rc == SQLITE_OK)
 		return 0;
 	if ((rc & 0xff) == SQLITE_BUSY)
-		return error_set(e, EXIT_IO, "journal %s: another iommuctl was still reading it, so its newest "
+		return error_set(e, EXIT_IO, "journal %s: a reader (iommuctl history, show, diff or verify, or a sqlite3 shell) was still reading it, so its newest "
 				 "transactions stay in %s-wal for now (journal.db and its -wal together hold them; the "
 				 "next writing command folds them into journal.db): copy both if you copy it now",
 				 j->path, j->path), -EBUSY;
