@@ -24,6 +24,24 @@ check "after apply vfio the WAL is empty (journal.db $(stat -c %s "$j") bytes, -
 "$IOMMUCTL" --root "$r" --no-hooks -y rollback >/dev/null 2>&1
 check "after the rollback too" test "$(stat -c %s "$j-wal")" = 0
 
+# The syncs of a steady apply (journal exists): files + directories + 4 (the WAL's header, the
+# intent, the commit, journal.db in the checkpoint), whatever the checkpoint adds.
+if command -v strace >/dev/null; then
+	st=$TEST_TMP/steady
+	cp -a "$r" "$st"
+	strace -f -y -qq -o "$TEST_TMP/syncs" -e trace=fsync,fdatasync \
+		"$IOMMUCTL" --root "$st" "${hw[@]}" --no-hooks -y --json apply vfio >"$TEST_TMP/steady.json" 2>/dev/null
+	n=$(grep -cE '(fsync|fdatasync)\(' "$TEST_TMP/syncs")
+	target=$("$PYTHON" -c 'import json,os,sys; f=json.load(open(sys.argv[1]))["files"]; print(len(f) + len({os.path.dirname(p) for p in f}) + 4)' "$TEST_TMP/steady.json")
+	if [ "$n" -le "$target" ] && [ "$(grep -c 'journal.db>' "$TEST_TMP/syncs")" = 1 ] && [ ! -s "$(journal_of "$st")-wal" ]; then
+		ok "a steady apply vfio syncs $n times (target files + dirs + 4 = $target), journal.db once, and leaves the WAL empty"
+	else
+		not_ok "a steady apply vfio syncs $n times, target $target"; diag "$(sed "s#$st##g" "$TEST_TMP/syncs")"
+	fi
+else
+	skip "strace is not installed"
+fi
+
 # Reference output from the journal where it lives.
 "$IOMMUCTL" --root "$r" --json history >"$TEST_TMP/history.ref"
 "$IOMMUCTL" --root "$r" show 1 >"$TEST_TMP/show.ref"
