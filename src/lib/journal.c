@@ -37,8 +37,8 @@ static void journal_error(struct journal *j, struct error *e, const char *what, 
 		hint = "run as root, or check the journal's permissions";
 	else
 		hint = "if the journal is damaged, move it away and keep it for inspection";
-	error_set_errno(e, EXIT_IO, err, "journal %s: %s%s%s%s%s; %s", j->path, what ? what : "", what ? ": " : "", msg,
-		  err ? " — " : "", err ? strerror(err) : "", hint);
+	error_set_errno(e, EXIT_IO, err, "journal %s: %s%s%s%s%s; %s", j->path, what ? what : "", what ? ": " : "",
+			msg, err ? " — " : "", err ? strerror(err) : "", hint);
 }
 
 static int db_error(struct journal *j, struct error *e, const char *what)
@@ -518,7 +518,8 @@ static int reader_open(const char *path, struct journal **ret, struct error *e)
 	j->readonly = true;
 	if (sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, journal_vfs_name()) !=
 	    SQLITE_OK) {
-		error_set(e, EXIT_IO, "cannot open journal %s: %s", path, j->db ? sqlite3_errmsg(j->db) : "out of memory");
+		error_set(e, EXIT_IO, "cannot open journal %s: %s", path,
+			  j->db ? sqlite3_errmsg(j->db) : "out of memory");
 		goto fail;
 	}
 	if (connection_setup(j, e) < 0)
@@ -530,10 +531,10 @@ static int reader_open(const char *path, struct journal **ret, struct error *e)
 		wal = wal_size(path);
 		if (wal != 0) {
 			error_set(e, EXIT_IO,
-				  "journal %s: its WAL %s-wal holds %lld bytes of transactions that are not in journal.db "
-				  "yet, and this process cannot read them (it cannot open or update the WAL index %s-shm: "
-				  "%s); run the command as root, or where the directory is writable (copy journal.db, "
-				  "-wal and -shm together), rather than read a history without them",
+				  "journal %s: its WAL %s-wal holds %lld bytes of transactions that are not in "
+				  "journal.db yet, and this process cannot read them (it cannot open or update the "
+				  "WAL index %s-shm: %s); run the command as root, or where the directory is writable "
+				  "(copy journal.db, -wal and -shm together), rather than read a history without them",
 				  path, path, (long long)wal, path, sqlite3_errmsg(j->db));
 			goto fail;
 		}
@@ -580,8 +581,8 @@ int journal_open(const char *path, unsigned flags, struct journal **ret, struct 
 		 * first. The WAL and shm files inherit the database file's mode. */
 		k = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (k < 0 && errno != EEXIST)
-			return error_set_errno(e, EXIT_IO, errno, "cannot create journal %s: %s", path, strerror(errno)),
-			       negative_errno();
+			return error_set_errno(e, EXIT_IO, errno, "cannot create journal %s: %s", path,
+					       strerror(errno)), negative_errno();
 		if (k >= 0)
 			close(k);
 	}
@@ -629,10 +630,10 @@ int journal_checkpoint(struct journal *j, struct error *e)
 	if (rc == SQLITE_OK)
 		return 0;
 	if ((rc & 0xff) == SQLITE_BUSY)
-		return error_set(e, EXIT_IO, "journal %s: a reader (iommuctl history, show, diff or verify, or a sqlite3 shell) was still reading it, so its newest "
-				 "transactions stay in %s-wal for now (journal.db and its -wal together hold them; the "
-				 "next writing command folds them into journal.db): copy both if you copy it now",
-				 j->path, j->path), -EBUSY;
+		return error_set(e, EXIT_IO, "journal %s: a reader (iommuctl history, show, diff or verify, or a "
+				 "sqlite3 shell) was still reading it, so its newest transactions stay in %s-wal for "
+				 "now (journal.db and its -wal together hold them; the next writing command folds "
+				 "them into journal.db): copy both if you copy it now", j->path, j->path), -EBUSY;
 	journal_error(j, e, "cannot fold the WAL into journal.db", sqlite3_errmsg(j->db));
 	return -EIO;
 }

@@ -348,7 +348,8 @@ int rootfs_open_dir(const struct rootfs *r, const char *dir, bool create, mode_t
 		if (mkdirat(parent, prefix.buf + prefix.len - comp, slash ? 0755 : dir_mode) < 0) {
 			if (errno != EEXIST)
 				return error_set_errno(e, EXIT_IO, errno, "cannot create directory %s: %s",
-						       rootfs_display(r, prefix.buf, shown, sizeof(shown)), strerror(errno)),
+						       rootfs_display(r, prefix.buf, shown, sizeof(shown)),
+						       strerror(errno)),
 				       negative_errno();
 		} else if (fsync(parent) < 0) {
 			/* The new entry must be on disk before anything inside it is: a journal whose
@@ -468,7 +469,8 @@ int rootfs_replace_at(const struct rootfs *r, int dirfd, const char *path, const
 	k = fill_temp(fd, target);
 	if (k < 0) {
 		unlinkat(dirfd, tmp, 0);
-		return error_set_errno(e, EXIT_IO, -k, "cannot write the new content of %s: %s", shown, strerror(-k)), k;
+		return error_set_errno(e, EXIT_IO, -k, "cannot write the new content of %s: %s", shown,
+				       strerror(-k)), k;
 	}
 	if (renameat(dirfd, tmp, dirfd, name) < 0) {
 		k = negative_errno();
