@@ -8,6 +8,7 @@
 
 #include "cmd/cmd.h"
 #include "config.h"
+#include "hw.h"
 
 static const struct cmd *const commands[] = {
 	&cmd_scan, &cmd_profiles, &cmd_plan, &cmd_apply, &cmd_verify, &cmd_diff, &cmd_history, &cmd_show, &cmd_rollback, &cmd_snapshot,
@@ -193,6 +194,7 @@ static int open_journal(struct ctx *ctx, unsigned flags)
 /* Shared set-up: the root, the journal, the lock, and recovery of an interrupted transaction. */
 static int prepare(struct ctx *ctx, const struct cmd *cmd)
 {
+	char boot_id[37];
 	int k;
 
 	k = rootfs_open(ctx->root_path, &ctx->root, &ctx->err);
@@ -200,9 +202,12 @@ static int prepare(struct ctx *ctx, const struct cmd *cmd)
 		return k;
 	if (!(cmd->flags & (CMD_READS_JOURNAL | CMD_WRITES)))
 		return 0;
-	k = open_journal(ctx, cmd->flags & CMD_WRITES ? JOURNAL_CREATE | JOURNAL_LOCK : 0);
+	k = open_journal(ctx, cmd->flags & CMD_WRITES ? JOURNAL_CREATE | JOURNAL_LOCK : JOURNAL_READONLY);
 	if (k < 0 || !(cmd->flags & CMD_WRITES))
 		return k;
+	/* verify compares it with the boot it runs in; none readable: it falls back to btime. */
+	if (hw_boot_id(ctx->procfs, boot_id) == 0)
+		journal_set_boot_id(ctx->journal, boot_id);
 	k = txn_recover(ctx->journal, ctx->root, &ctx->recovered, &ctx->err);
 	if (k < 0)
 		return k;
@@ -245,6 +250,11 @@ int main(int argc, char **argv)
 		r = ctx_fail(&ctx);
 	else
 		r = cmd->run(&ctx, &args);
+	/* Whatever the command's outcome: what it recorded goes into journal.db, which is then
+	 * the whole journal. The command's work is done and durable either way (the WAL holds
+	 * it), so a failure here is a warning, not a different exit status. */
+	if ((cmd->flags & CMD_WRITES) && journal_checkpoint(ctx.journal, &ctx.err) < 0)
+		fprintf(stderr, "iommuctl: warning: %s\n", ctx.err.text);
 	journal_close(ctx.journal);
 	rootfs_free(ctx.root);
 	return r;

@@ -60,6 +60,34 @@ check "and finds nothing unrecorded" json_check "$TEST_TMP/.out" 'd["changed"] i
 check "the journal passes integrity_check" test "$(sql "$root" 'PRAGMA integrity_check')" = ok
 check "the journal has exactly the three transactions" test "$(sql "$root" 'SELECT count(*) FROM txn')" = 3
 
+# A reader in the middle of a read transaction when a writer ends: the writer's checkpoint
+# waits for it at most 2 s, then leaves the WAL as it is (journal.db + WAL still the whole
+# journal), warns, and exits 0; the next writing command folds the WAL into journal.db.
+j=$(journal_of "$root")
+"$PYTHON" - "$j" 4 >"$TEST_TMP/reader.out" 2>&1 <<'PY' &
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN")
+print(c.execute("SELECT count(*) FROM txn").fetchone()[0], flush=True)
+time.sleep(float(sys.argv[2]))
+c.execute("COMMIT")
+PY
+reader=$!
+for _ in $(seq 1 100); do [ -s "$TEST_TMP/reader.out" ] && break; sleep 0.05; done
+echo "held" >>"$root/etc/modprobe.d/held.conf"
+t0=$(date +%s%N)
+expect_exit 0 "a snapshot while a reader holds a read transaction" "$IOMMUCTL" --root "$root" snapshot -m held
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "the writer was held up by the reader ${ms} ms, not until it finished (4 s)" test "$ms" -lt 3900
+contains "it says its transaction stays in the WAL for now" "$err" "was still reading it, so its newest transactions stay in"
+check "the WAL holds it meanwhile" test -s "$j-wal"
+wait "$reader"
+expect_exit 0 "the next writing command (recover)" "$IOMMUCTL" --root "$root" recover
+check "folds the WAL into journal.db" test ! -s "$j-wal"
+check "journal.db alone has the held snapshot" test "$(sqlite3 "file:$j?immutable=1" "SELECT count(*) FROM txn WHERE note = 'held'")" = 1
+rm "$root/etc/modprobe.d/held.conf"
+"$IOMMUCTL" --root "$root" snapshot -m "held removed" >/dev/null
+
 # Many writers racing: each either succeeds or exits 4, and the journal stays whole.
 for i in $(seq 1 8); do
 	( echo "race $i" >>"$root/etc/modprobe.d/race.conf"
@@ -121,6 +149,7 @@ cat "$TEST_TMP"/odd.* 2>/dev/null | sed 's/^/# /'
 check "load: nothing pending, integrity_check ok" test "$(sql "$load" "PRAGMA integrity_check; SELECT count(*) FROM txn WHERE state = 'pending'")" = "ok
 0"
 check "load: the history has no gaps" test "$(sql "$load" 'SELECT count(*) = max(id) FROM txn')" = 1
+check "load: the last writer left journal.db alone complete (WAL empty)" test ! -s "$(journal_of "$load")-wal"
 "$IOMMUCTL" --root "$load" --json snapshot >"$TEST_TMP/load.json"
 check "load: the journal's last committed state is what is on disk" json_check "$TEST_TMP/load.json" 'd["changed"] is False'
 echo "# load: $total commands in ${LOAD_SECONDS:-20} s from 8 processes, $ran completed, $locked exited 4; $reads history listings"

@@ -20,6 +20,9 @@ SQL
 check "the schema-1 journal reports version 1" test "$(sql "$root" 'PRAGMA user_version')" = 1
 expect_exit 0 "history opens the schema-1 journal" "$IOMMUCTL" --root "$root" --json history
 check "the old transaction is listed" json_check "$TEST_TMP/.out" 'd[0]["note"] == "written by schema 1" and d[0]["version"] == "0.0.1"'
+# A reader never writes (it may not be able to): it migrates a copy in memory.
+check "history leaves the journal at schema 1 on disk" test "$(sql "$root" 'PRAGMA user_version')" = 1
+expect_exit 0 "recover (a writing command) on the schema-1 journal" "$IOMMUCTL" --root "$root" recover
 check "the journal is migrated to the newest schema" test "$(sql "$root" 'PRAGMA user_version')" = "$(ls "$SRCDIR"/schema/*.sql | wc -l)"
 check "schema 2's table exists" test "$(sql "$root" "SELECT count(*) FROM sqlite_master WHERE name = 'hook_run'")" = 1
 expect_exit 0 "a snapshot on the migrated journal" "$IOMMUCTL" --root "$root" snapshot
@@ -71,6 +74,9 @@ INSERT INTO salvage VALUES (6, '/etc/modules', '$C', 420, 0, 0, '2026-01-06T10:0
 SQL
 rows_before=$(sql "$v3" 'SELECT * FROM file_change ORDER BY txn, path')
 expect_exit 0 "history opens the schema-3 journal" "$IOMMUCTL" --root "$v3" --json history
+cp "$TEST_TMP/.out" "$TEST_TMP/v3-history.json"
+check "history leaves it at schema 3 on disk" test "$(sql "$v3" 'PRAGMA user_version')" = 3
+expect_exit 0 "recover (a writing command) migrates it" "$IOMMUCTL" --root "$v3" recover
 check "it is migrated to schema 4 or later" test "$(sql "$v3" 'PRAGMA user_version')" -ge 4
 check "every file row reads back the same through the file_change view" \
 	test "$(sql "$v3" 'SELECT * FROM file_change ORDER BY txn, path')" = "$rows_before"
@@ -85,7 +91,7 @@ check "last_committed ignores the failed apply" \
 	test "$(sql "$v3" "SELECT last_committed FROM change_set c JOIN change_set_file f ON f.change_set = c.id WHERE f.path = '/etc/modules' AND f.after_hash = '$B'")" = ""
 check "integrity_check passes" test "$(sql "$v3" 'PRAGMA integrity_check')" = ok
 check "foreign_key_check finds nothing" test -z "$(sql "$v3" 'PRAGMA foreign_key_check')"
-check "history shows the old times, notes and file counts as before" json_check "$TEST_TMP/.out" '(lambda by:
+check "history shows the old times, notes and file counts as before" json_check "$TEST_TMP/v3-history.json" '(lambda by:
 by[2]["started_at"] == "2026-01-02T10:00:00Z" and by[2]["finished_at"] == "2026-01-02T10:00:02Z" and
 by[3]["note"] == "undo transaction 2" and by[5]["note"] == "undo transaction 4; update-initramfs failed" and
 by[5]["user"] == "admin" and [len(by[i]["files"]) for i in range(1, 7)] == [2, 2, 2, 2, 2, 1] and
@@ -95,6 +101,10 @@ check "show lists its files and its hook run" json_check "$TEST_TMP/.out" '
 sorted(f["path"] for f in d["files"]) == ["/etc/modprobe.d/vfio.conf", "/etc/modules"] and len(d["hooks"]) == 1'
 expect_exit 0 "a snapshot after the migration" "$IOMMUCTL" --root "$v3" snapshot
 check "the new transaction continues the old id sequence (10, not 7)" test "$(sql "$v3" 'SELECT max(id) FROM txn')" = 10
+check "schema 5: the transactions from before it have no boot id" \
+	test "$(sql "$v3" 'SELECT count(*) FROM txn WHERE id < 10 AND boot_id IS NULL')" = 6
+check "the new transaction records the id of this boot (/proc/sys/kernel/random/boot_id)" \
+	test "$(sql "$v3" 'SELECT boot_id FROM txn WHERE id = 10')" = "$(cat /proc/sys/kernel/random/boot_id)"
 
 # A schema-3 journal whose file row names content the blob table lacks: the migration must
 # refuse (its reference check), not store the content empty, and leave the journal as it was.

@@ -129,4 +129,40 @@ if sh "$SRCDIR/tests/kernels/fetch-kernels.sh" "$cache" >/dev/null 2>&1; then
 else
 	ok "# SKIP the next-boot checks: Debian's kernel packages cannot be fetched here"
 fi
+# ---- which boot: the boot id recorded with the apply against the running one ----
+# procfs_with ID [BTIME]: a copy of the capture's procfs whose boot id is ID (and, with BTIME,
+# whose /proc/stat gives that boot time); prints its path.
+procfs_with() {
+	local p
+	p=$(mktemp -d "$TEST_TMP/proc.XXXXXX")
+	cp -a "$intel/proc/." "$p/"
+	mkdir -p "$p/sys/kernel/random"
+	echo "$1" >"$p/sys/kernel/random/boot_id"
+	[ -z "${2:-}" ] || printf 'cpu  1 2 3 4\nbtime %s\nprocesses 1\n' "$2" >"$p/stat"
+	echo "$p"
+}
+# next_boot_checks PROCFS: how many of verify's checks are about the next boot.
+next_boot_checks() {
+	"$IOMMUCTL" --root "$ib" --sysfs "$intel/sys" --procfs "$1" --json verify >"$TEST_TMP/nb.json" 2>/dev/null
+	"$PYTHON" -c 'import json,sys; print(sum(c["next_boot"] for c in json.load(open(sys.argv[1]))["checks"]))' "$TEST_TMP/nb.json"
+}
+ib=$(new_root pve8-grub)
+applied_in=1b4e28ba-2fa1-11d2-883f-0016d3cca427
+"$IOMMUCTL" --root "$ib" --sysfs "$intel/sys" --procfs "$(procfs_with $applied_in)" --no-hooks -y apply iommu >/dev/null 2>&1
+check "apply records the boot id of its --procfs" test "$(sql "$ib" "SELECT boot_id FROM txn WHERE kind = 'apply'")" = $applied_in
+fin=$(sql "$ib" "SELECT finished_at FROM txn WHERE kind = 'apply'")
+n=$(next_boot_checks "$(procfs_with $applied_in)")
+check "same boot id as the apply: verify runs the next-boot checks ($n)" test "$n" -gt 0
+n=$(next_boot_checks "$(procfs_with 6f1c0a52-8e55-4c4e-9d0e-3b6f4c2a9d11)")
+check "another boot id: verify checks the running system only ($n next-boot checks)" test "$n" = 0
+# The held-out QEMU run that failed: the guest booted in the same second as the apply finished,
+# so btime equals finished_at, and the btime rule took the new boot for the old one.
+n=$(next_boot_checks "$(procfs_with 6f1c0a52-8e55-4c4e-9d0e-3b6f4c2a9d11 "$fin")")
+check "booted within the second of the apply (btime = finished_at), another boot id: the running system ($n next-boot checks)" test "$n" = 0
+# A transaction from before schema 5 has no boot id: the btime rule decides, as it did.
+sqlite3 "$(journal_of "$ib")" "UPDATE txn SET boot_id = NULL"
+n=$(next_boot_checks "$(procfs_with 6f1c0a52-8e55-4c4e-9d0e-3b6f4c2a9d11 $((fin - 60)))")
+check "no boot id recorded, booted a minute before the apply: next-boot checks by btime ($n)" test "$n" -gt 0
+n=$(next_boot_checks "$(procfs_with 6f1c0a52-8e55-4c4e-9d0e-3b6f4c2a9d11 $((fin + 60)))")
+check "no boot id recorded, booted a minute after: the running system ($n next-boot checks)" test "$n" = 0
 plan_late

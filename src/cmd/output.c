@@ -14,6 +14,15 @@ int ctx_fail(struct ctx *ctx)
 	if (!ctx->err.exit_code)
 		error_set(&ctx->err, EXIT_IO, "internal error: a failure without a message; please report it");
 	fprintf(stderr, "iommuctl: %s\n", ctx->err.text);
+	/* A root mounted read-only (a rescue boot, a failing disk the kernel remounted): say
+	 * so plainly, with the command that fixes it. Files are written only after the journal
+	 * recorded the intent and are put back on failure, so nothing was changed or lost. */
+	if (ctx->err.sys_errno == EROFS) {
+		fprintf(stderr, "iommuctl: %s is mounted read-only, so nothing was changed; remount it read-write "
+			"with `mount -o remount,rw %s` and run the command again\n",
+			streq(ctx->root_path, "/") ? "the root file system" : ctx->root_path, ctx->root_path);
+		return EXIT_IO;
+	}
 	return ctx->err.exit_code;
 }
 

@@ -484,14 +484,24 @@ static void check_initramfs(struct checks *c, struct ctx *ctx, const struct plan
 	strv_free(kernels, n);
 }
 
-/* The booted command line predates the transaction when the machine booted before it finished. */
+/* The booted command line predates the transaction when the machine has not booted since
+ * it: the running boot is the one the transaction was recorded in. */
 static bool applied_after_boot(const struct ctx *ctx, const struct txn_info *t)
 {
-	_cleanup_free_ char *stat = read_text(ctx->procfs, "stat");
-	const char *b = stat ? strstr(stat, "\nbtime ") : NULL;
+	_cleanup_free_ char *stat = NULL;
 	struct tm tm = { 0 };
 	long long btime;
+	const char *b;
+	char now[37];
 
+	if (t->boot_id[0] && hw_boot_id(ctx->procfs, now) == 0)
+		return streq(now, t->boot_id);
+	/* A transaction from before schema 5 has no boot id (nor one whose procfs had none):
+	 * compare the boot time with its finish time. Both are whole seconds, so a boot in
+	 * the same second as the apply counts as before it; that is the case the boot id
+	 * settles exactly. */
+	stat = read_text(ctx->procfs, "stat");
+	b = stat ? strstr(stat, "\nbtime ") : NULL;
 	if (!b || sscanf(b, "\nbtime %lld", &btime) != 1 || !t->finished_at[0] ||
 	    !strptime(t->finished_at, "%Y-%m-%dT%H:%M:%SZ", &tm))
 		return false;

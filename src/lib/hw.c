@@ -41,6 +41,24 @@ int hw_cpu_vendor(const char *procfs, char *buf, size_t size)
 	return -ENOENT;
 }
 
+int hw_boot_id(const char *procfs, char buf[static 37])
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char path[PATH_MAX], line[64];
+
+	snprintf(path, sizeof(path), "%s/sys/kernel/random/boot_id", procfs);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f))
+		return -ENOENT;
+	line[strcspn(line, "\n")] = '\0';
+	if (strlen(line) != 36 || strspn(line, "0123456789abcdef-") != 36)
+		return -EBADMSG;
+	memcpy(buf, line, 37);
+	return 0;
+}
+
 void hw_unreadable(struct hw *hw, const char *path, int err)
 {
 	if (err == ENOENT || err == ENOTDIR || err == 0)

@@ -16,6 +16,10 @@
  * 0 and the name; -ENOENT when the file or the field is missing. */
 int hw_cpu_vendor(const char *procfs, char *buf, size_t size);
 
+/* The kernel's id of this boot, <procfs>/sys/kernel/random/boot_id (a random UUID made at each
+ * boot): 0 and the 36 characters; -ENOENT when missing, -EBADMSG when it is not a UUID. */
+int hw_boot_id(const char *procfs, char buf[static 37]);
+
 /* What the host needs a device for. A device may have several roles. */
 enum hw_role {
 	HW_ROLE_CONSOLE = 1 << 0,	/* the boot VGA or the device that drives the console */

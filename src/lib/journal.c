@@ -11,6 +11,7 @@
 #include "blob.h"
 #include "config.h"
 #include "journal.h"
+#include "journal-vfs.h"
 #include "strbuf.h"
 
 static void finalizep(sqlite3_stmt **s)
@@ -27,15 +28,17 @@ static void journal_error(struct journal *j, struct error *e, const char *what, 
 	int code = sqlite3_errcode(j->db) & 0xff;
 	const char *hint;
 
-	if (err == ENOSPC || code == SQLITE_FULL)
+	if (err == EROFS)
+		hint = "the file system that holds it is mounted read-only";
+	else if (err == ENOSPC || code == SQLITE_FULL)
 		hint = "free space on the file system that holds the journal, then run the command again "
 		       "(the files were not changed, or were put back)";
 	else if (err == EACCES || err == EPERM || code == SQLITE_READONLY || code == SQLITE_PERM)
 		hint = "run as root, or check the journal's permissions";
 	else
 		hint = "if the journal is damaged, move it away and keep it for inspection";
-	error_set(e, EXIT_IO, "journal %s: %s%s%s%s%s; %s", j->path, what ? what : "", what ? ": " : "", msg,
-		  err ? " — " : "", err ? strerror(err) : "", hint);
+	error_set_errno(e, EXIT_IO, err, "journal %s: %s%s%s%s%s; %s", j->path, what ? what : "", what ? ": " : "",
+			msg, err ? " — " : "", err ? strerror(err) : "", hint);
 }
 
 static int db_error(struct journal *j, struct error *e, const char *what)
@@ -237,57 +240,13 @@ static int migrate(struct journal *j, struct error *e)
 	return 0;
 }
 
-/*
- * The unix VFS, except that a WAL that already exists is opened without
- * SQLITE_OPEN_CREATE. SQLite syncs the directory at a file's first sync whenever
- * it opened it with that flag, whether or not the open created the file, so with
- * a WAL kept between commands every command paid one directory sync for nothing:
- * the entry was made durable by the sync of the command that created the WAL.
- * (The one gap, a creator killed between writing the WAL header and its first
- * sync, is covered on ext4, XFS and btrfs, where the sync of a new file also
- * makes its directory entry durable; t0810 replays that on ext4.)
- */
-static sqlite3_vfs journal_vfs;
-static sqlite3_vfs *unix_vfs;
-
-static int journal_vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int flags, int *ret_flags)
-{
-	struct stat st;
-
-	(void)vfs;
-	if ((flags & SQLITE_OPEN_WAL) && (flags & SQLITE_OPEN_CREATE) && name && stat(name, &st) == 0 &&
-	    S_ISREG(st.st_mode) && st.st_size >= 32) {
-		int rc = unix_vfs->xOpen(unix_vfs, name, file, flags & ~SQLITE_OPEN_CREATE, ret_flags);
-
-		/* Gone in between (a sqlite3 shell checkpointed and deleted it): create it. */
-		if (rc != SQLITE_CANTOPEN)
-			return rc;
-	}
-	return unix_vfs->xOpen(unix_vfs, name, file, flags, ret_flags);
-}
-
-/* The VFS name to open journals with; NULL (SQLite's default) if it cannot be set up. */
-static const char *journal_vfs_name(void)
-{
-	if (!journal_vfs.zName) {
-		unix_vfs = sqlite3_vfs_find("unix");
-		if (!unix_vfs || unix_vfs->iVersion < 1)
-			return NULL;
-		journal_vfs = *unix_vfs;
-		journal_vfs.pNext = NULL;
-		journal_vfs.zName = "iommuctl-unix";
-		journal_vfs.xOpen = journal_vfs_open;
-		if (sqlite3_vfs_register(&journal_vfs, 0) != SQLITE_OK) {
-			journal_vfs.zName = NULL;
-			return NULL;
-		}
-	}
-	return journal_vfs.zName;
-}
-
 #define WAL_CHECKPOINT_PAGES 256
 /* How long a command waits for another one's SQLite lock before it gives up. */
 #define BUSY_TIMEOUT_MS 10000
+/* How long the checkpoint at the end of a writing command waits for readers to finish. A
+ * reader holds its read transaction only while it loads rows (history, show and diff load,
+ * then print), milliseconds even at 100 000 transactions; a writer must not hang on one. */
+#define CHECKPOINT_WAIT_MS 2000
 
 /* PRAGMA journal_mode = WAL. SQLite can answer SQLITE_BUSY here without calling the
  * busy handler, when another connection opens or closes the journal at that moment
@@ -326,12 +285,11 @@ static int configure(struct journal *j, struct error *e)
 	 * would be bytes it did not change. Must come before the switch to WAL. */
 	if (exec(j, "PRAGMA page_size = 1024", e) < 0 || switch_to_wal(j, e) < 0)
 		return -EIO;
-	/* Keep the WAL between commands (three files: journal.db, -wal, -shm). At close
-	 * SQLite would otherwise checkpoint it into journal.db and delete it, which costs
-	 * a sync of each file, and the next command recreates it, which costs a sync of
-	 * the header and of the directory: four syncs on top of the two a transaction
-	 * needs (intent and commit). The WAL is checkpointed instead when it reaches
-	 * WAL_CHECKPOINT_PAGES, and cut back to that size after, so it stays small. */
+	/* Keep the WAL file between commands, empty: journal_checkpoint() folds it into
+	 * journal.db and cuts it to zero bytes at the end of each writing command. At close
+	 * SQLite would otherwise checkpoint and delete it, and the next command would create
+	 * it again and pay a sync of the directory. WAL_CHECKPOINT_PAGES bounds the WAL
+	 * within one long command. */
 	if (sqlite3_db_config(j->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL) != SQLITE_OK)
 		return db_error(j, e, "cannot configure the journal");
 	/* Journals made before schema 4 keep their 4 KiB pages. */
@@ -357,7 +315,7 @@ static int lock_take(const char *path, int *ret_fd, struct error *e)
 		return -ENOMEM;
 	fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return error_set(e, EXIT_IO, "cannot open lock file %s: %s", lock_path, strerror(errno)),
+		return error_set_errno(e, EXIT_IO, errno, "cannot open lock file %s: %s", lock_path, strerror(errno)),
 		       negative_errno();
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int err = errno;
@@ -380,12 +338,240 @@ static int lock_take(const char *path, int *ret_fd, struct error *e)
 	return 0;
 }
 
+/* What every connection needs: extended result codes, and the function schema 4's migration calls. */
+static int connection_setup(struct journal *j, struct error *e)
+{
+	sqlite3_extended_result_codes(j->db, 1);
+	sqlite3_busy_timeout(j->db, BUSY_TIMEOUT_MS);
+	if (sqlite3_create_function(j->db, "iommuctl_change_set_of", 1, SQLITE_UTF8, j, sql_change_set_of, NULL,
+				    NULL) != SQLITE_OK)
+		return error_set(e, EXIT_IO, "cannot open journal %s: %s", j->path, sqlite3_errmsg(j->db)), -EIO;
+	return 0;
+}
+
+static struct journal *journal_new(const char *path, int lock_fd)
+{
+	struct journal *j = calloc(1, sizeof(*j));
+
+	if (!j || !(j->path = strdup(path))) {
+		free(j);
+		return NULL;
+	}
+	j->lock_fd = lock_fd;
+	return j;
+}
+
+/* Replace a reader's connection by one to a copy of its database in memory (sqlite3_backup
+ * reads it in one read transaction: a consistent snapshot), where a migration may write. */
+static int copy_to_memory(struct journal *j, struct error *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	sqlite3_backup *b;
+	sqlite3 *mem = NULL;
+	char sql[64];
+	int rc;
+
+	if (prepare(j, "PRAGMA page_size", &st, e) < 0)
+		return -EIO;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return db_error(j, e, "cannot read the page size");
+	/* An in-memory destination must have the source's page size, or the backup fails. */
+	snprintf(sql, sizeof(sql), "PRAGMA page_size = %d", sqlite3_column_int(st, 0));
+	if (sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK ||
+	    sqlite3_exec(mem, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_close(mem);
+		return -ENOMEM;
+	}
+	b = sqlite3_backup_init(mem, "main", j->db, "main");
+	rc = b ? sqlite3_backup_step(b, -1) : sqlite3_errcode(mem);
+	if (b)
+		sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		sqlite3_close(mem);
+		return db_error(j, e, "cannot read it");
+	}
+	sqlite3_close(j->db);
+	j->db = mem;
+	return connection_setup(j, e);
+}
+
+/* The size of path's WAL, 0 when it is empty or absent. */
+static off_t wal_size(const char *path)
+{
+	_cleanup_free_ char *wal = NULL;
+	struct stat st;
+
+	if (asprintf(&wal, "%s-wal", path) < 0)
+		return -ENOMEM;
+	return stat(wal, &st) == 0 ? st.st_size : 0;
+}
+
+/* A file's identity and last change, to tell whether it changed while it was read. */
+static bool same_stat(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* The state of journal.db and its WAL; a missing WAL reads as all zeros. */
+static int files_stat(const char *path, struct stat *db, struct stat *wal)
+{
+	_cleanup_free_ char *w = NULL;
+
+	memset(wal, 0, sizeof(*wal));
+	if (asprintf(&w, "%s-wal", path) < 0)
+		return -ENOMEM;
+	if (stat(path, db) < 0 || (stat(w, wal) < 0 && errno != ENOENT))
+		return negative_errno();
+	return 0;
+}
+
+/* "file:PATH?immutable=1", PATH with the characters a URI gives meaning to escaped. */
+static char *immutable_uri(const char *path)
+{
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+
+	if (strbuf_appendf(&sb, "file:") < 0)
+		return NULL;
+	for (const char *p = path; *p; p++)
+		if ((*p == '%' || *p == '?' || *p == '#') ? strbuf_appendf(&sb, "%%%02X", (unsigned char)*p) < 0
+							     : strbuf_appendc(&sb, *p) < 0)
+			return NULL;
+	if (strbuf_appendf(&sb, "?immutable=1") < 0)
+		return NULL;
+	return strbuf_steal(&sb);
+}
+
+/*
+ * Read journal.db alone, as an immutable file, into memory. Only for a reader that cannot
+ * open the WAL index (-shm): it cannot be created in a directory this user may not write,
+ * or on a read-only mount. SQLite then takes no lock and reads no WAL; the caller has made
+ * sure that the WAL is empty or absent, i.e. journal.db alone is complete (every writing
+ * command ends with a TRUNCATE checkpoint). A writer could still be at work beside it
+ * where someone else may write the directory, so the copy is kept only if journal.db and
+ * its WAL did not change while it was read.
+ */
+static int immutable_snapshot(struct journal *j, struct error *e)
+{
+	_cleanup_free_ char *uri = immutable_uri(j->path);
+
+	if (!uri)
+		return -ENOMEM;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		struct stat db0, wal0, db1, wal1;
+		int k;
+
+		k = files_stat(j->path, &db0, &wal0);
+		if (k < 0)
+			return error_set(e, EXIT_IO, "cannot open journal %s: %s", j->path, strerror(-k)), k;
+		if (wal0.st_size > 0)
+			break;
+		sqlite3_close(j->db);
+		j->db = NULL;
+		if (sqlite3_open_v2(uri, &j->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOFOLLOW, NULL) !=
+		    SQLITE_OK)
+			return error_set(e, EXIT_IO, "cannot open journal %s: %s", j->path,
+					 j->db ? sqlite3_errmsg(j->db) : "out of memory"), -EIO;
+		if (connection_setup(j, e) < 0 || copy_to_memory(j, e) < 0)
+			return -EIO;
+		k = files_stat(j->path, &db1, &wal1);
+		if (k < 0)
+			return error_set(e, EXIT_IO, "cannot open journal %s: %s", j->path, strerror(-k)), k;
+		if (same_stat(&db0, &db1) && wal1.st_size == 0)
+			return 0;
+	}
+	return error_set(e, EXIT_IO, "journal %s changed while it was being read (a writing command is running "
+			 "beside); run the command again", j->path), -EAGAIN;
+}
+
+/* The schema version, or SQLite's error code when even that cannot be read. */
+static int probe_version(struct journal *j, int *ret)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(j->db, "PRAGMA user_version", -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*ret = sqlite3_column_int(st, 0);
+		return SQLITE_OK;
+	}
+	return rc == SQLITE_DONE ? SQLITE_CORRUPT : rc;
+}
+
+/* journal_open for readers: see JOURNAL_READONLY in journal.h. */
+static int reader_open(const char *path, struct journal **ret, struct error *e)
+{
+	struct journal *j;
+	struct stat st;
+	off_t wal;
+	int rc, v = 0;
+
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return -ENOENT;
+		return error_set(e, EXIT_IO, "cannot open journal %s: %s", path, strerror(errno)), negative_errno();
+	}
+	j = journal_new(path, -1);
+	if (!j)
+		return -ENOMEM;
+	j->readonly = true;
+	if (sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, journal_vfs_name()) !=
+	    SQLITE_OK) {
+		error_set(e, EXIT_IO, "cannot open journal %s: %s", path,
+			  j->db ? sqlite3_errmsg(j->db) : "out of memory");
+		goto fail;
+	}
+	if (connection_setup(j, e) < 0)
+		goto fail;
+	rc = probe_version(j, &v);
+	/* No WAL index here: it cannot be created (CANTOPEN) or, read-only, it cannot be
+	 * brought up to date (READONLY_CANTINIT, READONLY_RECOVERY). */
+	if ((rc & 0xff) == SQLITE_CANTOPEN || (rc & 0xff) == SQLITE_READONLY) {
+		wal = wal_size(path);
+		if (wal != 0) {
+			error_set(e, EXIT_IO,
+				  "journal %s: its WAL %s-wal holds %lld bytes of transactions that are not in "
+				  "journal.db yet, and this process cannot read them (it cannot open or update the "
+				  "WAL index %s-shm: %s); run the command as root, or where the directory is writable "
+				  "(copy journal.db, -wal and -shm together), rather than read a history without them",
+				  path, path, (long long)wal, path, sqlite3_errmsg(j->db));
+			goto fail;
+		}
+		if (immutable_snapshot(j, e) < 0)
+			goto fail;
+		rc = probe_version(j, &v);
+	}
+	if (rc != SQLITE_OK) {
+		db_error(j, e, "cannot read it");
+		goto fail;
+	}
+	if ((unsigned)v != schema_steps_count) {
+		/* An older journal is migrated in a copy in memory: a reader never writes. */
+		const char *file = sqlite3_db_filename(j->db, "main");
+
+		if (file && *file && copy_to_memory(j, e) < 0)
+			goto fail;
+		if (migrate(j, e) < 0)
+			goto fail;
+	}
+	if (exec(j, "PRAGMA foreign_keys = ON", e) < 0)
+		goto fail;
+	*ret = j;
+	return 0;
+fail:
+	journal_close(j);
+	return -EIO;
+}
+
 int journal_open(const char *path, unsigned flags, struct journal **ret, struct error *e)
 {
 	struct journal *j;
 	struct stat st;
 	int k, lock_fd = -1;
 
+	if (flags & JOURNAL_READONLY)
+		return reader_open(path, ret, e);
 	if (stat(path, &st) < 0) {
 		if (errno != ENOENT)
 			return error_set(e, EXIT_IO, "cannot open journal %s: %s", path, strerror(errno)), negative_errno();
@@ -395,8 +581,8 @@ int journal_open(const char *path, unsigned flags, struct journal **ret, struct 
 		 * first. The WAL and shm files inherit the database file's mode. */
 		k = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (k < 0 && errno != EEXIST)
-			return error_set(e, EXIT_IO, "cannot create journal %s: %s", path, strerror(errno)),
-			       negative_errno();
+			return error_set_errno(e, EXIT_IO, errno, "cannot create journal %s: %s", path,
+					       strerror(errno)), negative_errno();
 		if (k >= 0)
 			close(k);
 	}
@@ -405,24 +591,19 @@ int journal_open(const char *path, unsigned flags, struct journal **ret, struct 
 	 * (see switch_to_wal). */
 	if ((flags & JOURNAL_LOCK) && (k = lock_take(path, &lock_fd, e)) < 0)
 		return k;
-	j = calloc(1, sizeof(*j));
-	if (!j || !(j->path = strdup(path))) {
-		free(j);
+	j = journal_new(path, lock_fd);
+	if (!j) {
 		if (lock_fd >= 0)
 			close(lock_fd);
 		return -ENOMEM;
 	}
-	j->lock_fd = lock_fd;
 	if (sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, journal_vfs_name()) !=
 	    SQLITE_OK) {
 		error_set(e, EXIT_IO, "cannot open journal %s: %s", path, j->db ? sqlite3_errmsg(j->db) : "out of memory");
 		journal_close(j);
 		return -EIO;
 	}
-	sqlite3_extended_result_codes(j->db, 1);
-	if (sqlite3_create_function(j->db, "iommuctl_change_set_of", 1, SQLITE_UTF8, j, sql_change_set_of, NULL,
-				    NULL) != SQLITE_OK) {
-		error_set(e, EXIT_IO, "cannot open journal %s: %s", path, sqlite3_errmsg(j->db));
+	if (connection_setup(j, e) < 0) {
 		journal_close(j);
 		return -EIO;
 	}
@@ -434,6 +615,32 @@ int journal_open(const char *path, unsigned flags, struct journal **ret, struct 
 	}
 	*ret = j;
 	return 0;
+}
+
+int journal_checkpoint(struct journal *j, struct error *e)
+{
+	int rc;
+
+	if (!j || !j->db || j->readonly)
+		return 0;
+	journal_rollback_sql(j);
+	sqlite3_busy_timeout(j->db, CHECKPOINT_WAIT_MS);
+	rc = sqlite3_wal_checkpoint_v2(j->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	sqlite3_busy_timeout(j->db, BUSY_TIMEOUT_MS);
+	if (rc == SQLITE_OK)
+		return 0;
+	if ((rc & 0xff) == SQLITE_BUSY)
+		return error_set(e, EXIT_IO, "journal %s: a reader (iommuctl history, show, diff or verify, or a "
+				 "sqlite3 shell) was still reading it, so its newest transactions stay in %s-wal for "
+				 "now (journal.db and its -wal together hold them; the next writing command folds "
+				 "them into journal.db): copy both if you copy it now", j->path, j->path), -EBUSY;
+	journal_error(j, e, "cannot fold the WAL into journal.db", sqlite3_errmsg(j->db));
+	return -EIO;
+}
+
+void journal_set_boot_id(struct journal *j, const char *boot_id)
+{
+	snprintf(j->boot_id, sizeof(j->boot_id), "%s", boot_id ? boot_id : "");
 }
 
 void journal_close(struct journal *j)
@@ -630,7 +837,7 @@ int journal_txn_insert(struct journal *j, const struct txn_record *t, const stru
 	user_name(user, sizeof(user));
 	if (prepare(j,
 		    "INSERT INTO txn(kind, state, profile, note, undoes, change_set, started_at, finished_at, user, "
-		    "version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st, e) < 0)
+		    "version, boot_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st, e) < 0)
 		return -EIO;
 	sqlite3_bind_text(st, 1, t->kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, t->state, -1, SQLITE_STATIC);
@@ -651,6 +858,7 @@ int journal_txn_insert(struct journal *j, const struct txn_record *t, const stru
 		sqlite3_bind_int64(st, 8, now);
 	sqlite3_bind_text(st, 9, user, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 10, PACKAGE_VERSION, -1, SQLITE_STATIC);
+	bind_text_or_null(st, 11, j->boot_id[0] ? j->boot_id : NULL);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return db_error(j, e, "cannot record a transaction");
 	*ret_id = sqlite3_last_insert_rowid(j->db);
@@ -742,7 +950,7 @@ static void copy_column(sqlite3_stmt *st, int i, char *buf, size_t size)
 	"THEN 'undo transaction ' || t.undoes || ifnull('; ' || t.note, '') ELSE t.note END, " \
 	"t.undoes, strftime('%Y-%m-%dT%H:%M:%SZ', t.started_at, 'unixepoch'), " \
 	"strftime('%Y-%m-%dT%H:%M:%SZ', t.finished_at, 'unixepoch'), t.user, t.version, " \
-	"(SELECT count(*) FROM change_set_file f WHERE f.change_set = t.change_set) FROM txn t "
+	"(SELECT count(*) FROM change_set_file f WHERE f.change_set = t.change_set), t.boot_id FROM txn t "
 
 static void read_txn_row(sqlite3_stmt *st, struct txn_info *t)
 {
@@ -758,6 +966,7 @@ static void read_txn_row(sqlite3_stmt *st, struct txn_info *t)
 	t->user = dup_column(st, 8);
 	t->version = dup_column(st, 9);
 	t->nfiles = (unsigned)sqlite3_column_int(st, 10);
+	copy_column(st, 11, t->boot_id, sizeof(t->boot_id));
 }
 
 int journal_txn_get(struct journal *j, int64_t id, struct txn_info *ret, struct error *e)

@@ -21,6 +21,8 @@ struct journal {
 	sqlite3 *db;
 	char *path;
 	int lock_fd;
+	bool readonly;		/* opened by a reader: nothing is ever written through it */
+	char boot_id[40];	/* recorded with each new transaction; "" when unknown */
 };
 
 /* One file of a transaction. */
@@ -44,6 +46,7 @@ struct txn_info {
 	char *user;
 	char *version;
 	unsigned nfiles;
+	char boot_id[40];	/* the boot it was recorded in; "" before schema 5 or when unknown */
 };
 
 void txn_info_clear(struct txn_info *t);
@@ -51,6 +54,7 @@ void txn_info_clear(struct txn_info *t);
 enum {
 	JOURNAL_CREATE = 1 << 0,	/* make it if missing: directory 0700, file 0600 */
 	JOURNAL_LOCK = 1 << 1,		/* take the writer lock first (see below) */
+	JOURNAL_READONLY = 1 << 2,	/* a reader: open it read-only, never write (see below) */
 };
 
 /* Open the journal at path and bring its schema up to date. Without JOURNAL_CREATE a
@@ -59,9 +63,24 @@ enum {
  * the file, and held until journal_close(); held by another process: EXIT_LOCKED and a
  * message naming its pid. */
 int journal_open(const char *path, unsigned flags, struct journal **ret, struct error *e);
+/* With JOURNAL_READONLY nothing is written, not even a migration (an older schema is migrated
+ * in a copy in memory), so readers work where they cannot write: as a user who may read the
+ * journal but not its directory, or on a read-only mount. When even the WAL index (-shm)
+ * cannot be opened there, the journal is read as an immutable file, into memory, if its WAL
+ * is empty or gone (journal.db alone is then the whole journal, see journal_checkpoint);
+ * a WAL with content that cannot be read is an error, never a stale history. */
 /* The journal at <root>/var/lib/iommuctl/journal.db, its directory reached through the root fd. */
 int journal_open_in_root(const struct rootfs *r, unsigned flags, struct journal **ret, struct error *e);
 void journal_close(struct journal *j);
+/* Fold the WAL into journal.db and cut it to zero bytes (a TRUNCATE checkpoint), so that
+ * journal.db alone holds every transaction once the command ends: it is the file people
+ * copy to recover a host. A writer calls it last, with its lock held; a reader that is
+ * reading at that moment is waited for up to a few seconds, never for long, and then the
+ * WAL stays as it is (still consistent: journal.db and its WAL together are the journal)
+ * for the next writer to fold in. A no-op on a reader's journal. */
+int journal_checkpoint(struct journal *j, struct error *e);
+/* The boot id recorded with every transaction inserted from now on (NULL: none). */
+void journal_set_boot_id(struct journal *j, const char *boot_id);
 static inline void journal_closep(struct journal **j) { journal_close(*j); }
 
 int journal_begin(struct journal *j, struct error *e);

@@ -424,8 +424,9 @@ int rootfs_open_dir(const struct rootfs *r, const char *dir, bool create, mode_t
 			return -ENOMEM;
 		if (mkdirat(parent, prefix.buf + prefix.len - comp, slash ? 0755 : dir_mode) < 0) {
 			if (errno != EEXIST)
-				return error_set(e, EXIT_IO, "cannot create directory %s: %s",
-						 rootfs_display(r, prefix.buf, shown, sizeof(shown)), strerror(errno)),
+				return error_set_errno(e, EXIT_IO, errno, "cannot create directory %s: %s",
+						       rootfs_display(r, prefix.buf, shown, sizeof(shown)),
+						       strerror(errno)),
 				       negative_errno();
 		} else if (fsync(parent) < 0) {
 			/* The new entry must be on disk before anything inside it is: a journal whose
@@ -464,8 +465,15 @@ int rootfs_remove_temp_at(int dirfd, const char *path)
 
 	if (temp_name(path, tmp, sizeof(tmp)) < 0)
 		return -ENAMETOOLONG;
-	if (unlinkat(dirfd, tmp, 0) < 0 && errno != ENOENT)
+	if (unlinkat(dirfd, tmp, 0) < 0 && errno != ENOENT) {
+		struct stat st;
+
+		/* On a read-only mount unlink fails before it looks the name up: there is
+		 * nothing to remove when there is nothing there. */
+		if (errno == EROFS && fstatat(dirfd, tmp, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+			return 0;
 		return negative_errno();
+	}
 	return 0;
 }
 
@@ -521,7 +529,7 @@ int rootfs_replace_at(const struct rootfs *r, int dirfd, const char *path, const
 	rootfs_display(r, path, shown, sizeof(shown));
 	if (!target->present) {
 		if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
-			return error_set(e, EXIT_IO, "cannot remove %s: %s", shown, strerror(errno)),
+			return error_set_errno(e, EXIT_IO, errno, "cannot remove %s: %s", shown, strerror(errno)),
 			       negative_errno();
 		return 0;
 	}
@@ -529,21 +537,23 @@ int rootfs_replace_at(const struct rootfs *r, int dirfd, const char *path, const
 		return error_set(e, EXIT_IO, "file name too long: %s", shown), -ENAMETOOLONG;
 	k = rootfs_remove_temp_at(dirfd, path);
 	if (k < 0)
-		return error_set(e, EXIT_IO, "cannot remove the stale temporary file beside %s: %s", shown,
-				 strerror(-k)), k;
+		return error_set_errno(e, EXIT_IO, -k, "cannot remove the stale temporary file beside %s: %s", shown,
+				       strerror(-k)), k;
 	fd = (int)syscall(SYS_openat2, dirfd, tmp, &how, sizeof(how));
 	if (fd < 0)
-		return error_set(e, EXIT_IO, "cannot create a temporary file beside %s: %s", shown,
-				 strerror(errno)), negative_errno();
+		return error_set_errno(e, EXIT_IO, errno, "cannot create a temporary file beside %s: %s", shown,
+				       strerror(errno)), negative_errno();
 	k = fill_temp(fd, target);
 	if (k < 0) {
 		unlinkat(dirfd, tmp, 0);
-		return error_set(e, EXIT_IO, "cannot write the new content of %s: %s", shown, strerror(-k)), k;
+		return error_set_errno(e, EXIT_IO, -k, "cannot write the new content of %s: %s", shown,
+				       strerror(-k)), k;
 	}
 	if (renameat(dirfd, tmp, dirfd, name) < 0) {
 		k = negative_errno();
 		unlinkat(dirfd, tmp, 0);
-		return error_set(e, EXIT_IO, "cannot rename the new content over %s: %s", shown, strerror(-k)), k;
+		return error_set_errno(e, EXIT_IO, -k, "cannot rename the new content over %s: %s", shown,
+				       strerror(-k)), k;
 	}
 	return 0;
 }

@@ -8,19 +8,39 @@
 
 #include "util.h"
 
-int error_set(struct error *e, int exit_code, const char *fmt, ...)
+static int error_vset(struct error *e, int exit_code, int err, const char *fmt, va_list ap)
 {
 	int saved = errno;	/* callers write `return error_set(...), negative_errno();` */
-	va_list ap;
 
 	if (!e)
 		return exit_code;
 	e->exit_code = exit_code;
-	va_start(ap, fmt);
+	e->sys_errno = err;
 	vsnprintf(e->text, sizeof(e->text), fmt, ap);
-	va_end(ap);
 	errno = saved;
 	return exit_code;
+}
+
+int error_set(struct error *e, int exit_code, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	va_start(ap, fmt);
+	k = error_vset(e, exit_code, 0, fmt, ap);
+	va_end(ap);
+	return k;
+}
+
+int error_set_errno(struct error *e, int exit_code, int err, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	va_start(ap, fmt);
+	k = error_vset(e, exit_code, err, fmt, ap);
+	va_end(ap);
+	return k;
 }
 
 int exit_code_for_errno(int negerrno)

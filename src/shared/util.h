@@ -23,10 +23,13 @@ enum {
  * Library code fills it once, where the operand (file, transaction) is known. */
 struct error {
 	int exit_code;
+	int sys_errno;		/* the errno behind it where the caller said (error_set_errno), else 0 */
 	char text[2048];
 };
 
 int error_set(struct error *e, int exit_code, const char *fmt, ...) _printf_(3, 4);
+/* The same, and keeps err (a positive errno) for the caller: EROFS gets its own advice. */
+int error_set_errno(struct error *e, int exit_code, int err, const char *fmt, ...) _printf_(4, 5);
 /* Exit code for an errno met while doing I/O: -ENOSPC, -EIO… → EXIT_IO. */
 int exit_code_for_errno(int negerrno);
 
