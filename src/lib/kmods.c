@@ -468,14 +468,6 @@ static bool list_has_module(const struct kmod_list *list, const struct kmod_modu
 	return found;
 }
 
-static bool strv_contains(char *const *v, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (streq(v[i], s))
-			return true;
-	return false;
-}
-
 int kmods_resolve_alias(struct kmods *k, const char *modalias, char ***ret_modules, size_t *ret_n,
 			bool **ret_blacklisted)
 {
@@ -504,7 +496,7 @@ int kmods_resolve_alias(struct kmods *k, const char *modalias, char ***ret_modul
 		bool *nb;
 
 		/* One module can answer to several of the patterns that match. */
-		if (strv_contains(names, n, name)) {
+		if (strv_array_contains(names, n, name)) {
 			kmod_module_unref(mod);
 			continue;
 		}

@@ -12,6 +12,7 @@
 #include "macros.h"
 #include "modfile.h"
 #include "strbuf.h"
+#include "strv.h"
 
 #define MODULE_NAME_MAX 55 /* the kernel's MODULE_NAME_LEN, less its NUL */
 
@@ -111,40 +112,6 @@ static int error_set(struct modfile_error *err, unsigned line, const char *fmt, 
 }
 
 /* A list of words from an intent ("a b c"), each checked by the caller. */
-struct strv {
-	char **v;
-	size_t n;
-};
-
-static void strv_release(struct strv *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-	s->v = NULL;
-	s->n = 0;
-}
-
-static inline void strv_releasep(struct strv *s)
-{
-	strv_release(s);
-}
-#define _cleanup_strv_ _cleanup_(strv_releasep)
-
-static int strv_push(struct strv *s, const char *p, size_t n)
-{
-	char **v = realloc(s->v, (s->n + 2) * sizeof(*v));
-
-	if (!v)
-		return -ENOMEM;
-	s->v = v;
-	v[s->n] = strndup(p, n);
-	if (!v[s->n])
-		return -ENOMEM;
-	v[++s->n] = NULL;
-	return 0;
-}
-
 static int words_split(const char *s, struct strv *ret)
 {
 	while (s && *s) {
@@ -155,7 +122,7 @@ static int words_split(const char *s, struct strv *ret)
 		n = strcspn(s, " ");
 		if (!n)
 			break;
-		r = strv_push(ret, s, n);
+		r = strv_add_n(ret, s, n);
 		if (r < 0)
 			return r;
 		s += n;

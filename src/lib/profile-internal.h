@@ -28,8 +28,6 @@ bool kernel_remove_matches(const char *remove, const char *add);
 int kernel_list_put(struct strv *s, const char *param);
 /* Add a module name unless an equal one ('-' = '_') is there. */
 int module_list_put(struct strv *s, const char *name);
-/* Add str unless it is there. */
-int strv_put(struct strv *s, const char *str);
 
 /* Lay outer over acc: see the rules in profile.c above profile_merge(). */
 int profile_merge(struct profile *acc, const struct profile *outer);

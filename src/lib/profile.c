@@ -13,50 +13,8 @@
 #define INCLUDE_DEPTH_MAX 16
 
 /* ======================================================================
- * String lists
+ * String lists of a profile
  * ====================================================================== */
-
-void strv_clear(struct strv *s)
-{
-	if (!s)
-		return;
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-	s->v = NULL;
-	s->n = 0;
-}
-
-int strv_add(struct strv *s, const char *str)
-{
-	char *copy = strdup(str);
-	char **nv;
-
-	if (!copy)
-		return -ENOMEM;
-	nv = realloc(s->v, (s->n + 2) * sizeof(char *));
-	if (!nv) {
-		free(copy);
-		return -ENOMEM;
-	}
-	nv[s->n++] = copy;
-	nv[s->n] = NULL;
-	s->v = nv;
-	return 0;
-}
-
-bool strv_contains(const struct strv *s, const char *str)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (streq(s->v[i], str))
-			return true;
-	return false;
-}
-
-int strv_put(struct strv *s, const char *str)
-{
-	return strv_contains(s, str) ? 0 : strv_add(s, str);
-}
 
 /* Remove item i, keeping the order of the rest and the NULL after the last. */
 static void strv_remove_at(struct strv *s, size_t i)

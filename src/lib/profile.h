@@ -6,14 +6,11 @@
 #include <stddef.h>
 
 #include "rootfs.h"
+#include "strv.h"
 #include "util.h"
 
 struct hw;
 
-struct strv {
-	char **v;
-	size_t n;
-};
 
 /* One explanation or finding that `plan` prints next to the diff. */
 enum finding_severity { FINDING_INFO, FINDING_WARNING, FINDING_BLOCKING };
@@ -90,8 +87,3 @@ struct profile_info {
 int profile_list(const struct rootfs *r, struct profile_info **ret, size_t *ret_n, struct error *e);
 void profile_infos_free(struct profile_info *v, size_t n);
 
-/* v[n] is always NULL once something was added. */
-void strv_clear(struct strv *s);
-/* Append a copy of str (duplicates too); -ENOMEM. */
-int strv_add(struct strv *s, const char *str);
-bool strv_contains(const struct strv *s, const char *str);

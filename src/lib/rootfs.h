@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "strv.h"
 #include "util.h"
 
 /* One file as the journal knows it: content (or absence), mode and owner. */
@@ -93,6 +94,3 @@ int rootfs_replace_at(const struct rootfs *r, int dirfd, const char *path, const
 /* Remove a temp file an interrupted run may have left beside path. */
 int rootfs_remove_temp_at(int dirfd, const char *path);
 
-void strv_free(char **v, size_t n);
-/* Append a copy of s to the array v of n strings; -ENOMEM. */
-int strv_push(char ***v, size_t *n, const char *s);

@@ -44,16 +44,6 @@ static int target_add(struct vfio_plan *v, size_t idx)
 	return 0;
 }
 
-static bool strv_has(const struct strv *s, const char *str)
-{
-	return strv_contains(s, str);
-}
-
-static int strv_put_once(struct strv *s, const char *str)
-{
-	return strv_has(s, str) ? 0 : strv_add(s, str);
-}
-
 static int cmp_size(const void *a, const void *b)
 {
 	size_t x = *(const size_t *)a, y = *(const size_t *)b;
@@ -149,7 +139,7 @@ static int add_softdeps(const struct hw *hw, struct vfio_plan *v)
 
 			if (streq(mod, "vfio_pci") || streq(mod, "vfio-pci"))
 				continue;
-			if ((k = strv_put_once(&v->softdeps, mod)) < 0)
+			if ((k = strv_put(&v->softdeps, mod)) < 0)
 				return k;
 		}
 	}
@@ -163,7 +153,7 @@ int vfio_plan_make(const struct hw *hw, const struct profile *p, struct vfio_pla
 	int k = 0;
 
 	for (size_t i = 0; k == 0 && i < p->vfio_ids.n; i++)
-		k = strv_put_once(&v.ids, p->vfio_ids.v[i]);
+		k = strv_put(&v.ids, p->vfio_ids.v[i]);
 	if (k == 0 && hw && p->vfio_devices.n)
 		k = add_profile_devices(hw, p, &v, e);
 	else if (k == 0 && p->vfio_devices.n) {
@@ -177,7 +167,7 @@ int vfio_plan_make(const struct hw *hw, const struct profile *p, struct vfio_pla
 		char id[16];
 
 		snprintf(id, sizeof(id), "%04x:%04x", d->vendor_id, d->device_id);
-		k = twin ? strv_put_once(&v.override, d->slot) : strv_put_once(&v.ids, id);
+		k = twin ? strv_put(&v.override, d->slot) : strv_put(&v.ids, id);
 		if (k == 0)
 			k = explain_target(hw, &v, v.targets[i], twin, f, nf);
 	}
@@ -492,7 +482,7 @@ int safety_check_ids_list(const struct hw *hw, const char *list, const char *sou
 	if (!hw)
 		return 0;
 	for (char *e = strtok_r(copy, ",", &save); k == 0 && e; e = strtok_r(NULL, ",", &save)) {
-		if (strv_has(&v->ids, e))
+		if (strv_contains(&v->ids, e))
 			continue;	/* the plan's own: check_claims() has looked at it */
 		for (size_t i = 0; k == 0 && i < hw->n_devs; i++) {
 			const struct pci_function *d = &hw->devs[i];

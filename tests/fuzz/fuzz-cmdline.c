@@ -356,30 +356,6 @@ static void check_refusal(int r, const struct cmdline_error *err, const char *ol
 	}
 }
 
-/* vfioids.c keeps its lists in a struct strv; the product's functions live in profile.c, which
- * this target does not link. */
-void strv_clear(struct strv *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-	s->v = NULL;
-	s->n = 0;
-}
-
-int strv_add(struct strv *s, const char *str)
-{
-	char **v = realloc(s->v, (s->n + 1) * sizeof(*v));
-
-	if (!v)
-		abort();
-	s->v = v;
-	if (!(v[s->n] = strdup(str)))
-		abort();
-	s->n++;
-	return 0;
-}
-
 /* kernel/params.c parameq(): '-' and '_' compare equal. */
 static bool k_parameq(const char *a, const char *b)
 {
