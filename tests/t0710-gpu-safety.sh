@@ -26,22 +26,8 @@ with_vmx() {
 intel_captured=$intel
 intel=$(with_vmx "$intel")
 twin=$(with_vmx "$twin")
-cache=${BUILDDIR:?}/kernel-cache
-sh "$SRCDIR/tests/kernels/fetch-kernels.sh" "$cache" >/dev/null 2>"$TEST_TMP/fetch.log"
-case $? in
-0) ;;
-77) echo "1..0 # SKIP no Debian kernel packages: $(tail -n 1 "$TEST_TMP/fetch.log")"; exit 0 ;;
-*) echo "1..1"; echo "not ok 1 - fetch-kernels.sh failed"; diag "$(tail -n 5 "$TEST_TMP/fetch.log")"; exit 1 ;;
-esac
+kernels_or_skip
 
-# hw_root: a Proxmox root with both kernels' module trees (hard links into the cache).
-hw_root() {
-	local r
-	r=$(new_root pve8-grub)
-	cp -al "$cache/root/usr" "$r/usr"
-	rm -rf "$r/lib"; ln -s usr/lib "$r/lib"
-	echo "$r"
-}
 # on FIXTURE CMD...: iommuctl with the fixture's sysfs and procfs.
 on() { local fx=$1; shift; run_cmd "$IOMMUCTL" --sysfs "$fx/sys" --procfs "$fx/proc" "$@"; }
 # q FIXTURE EXPR: a Python expression over the fixture's scan --json (d), printed.
@@ -67,7 +53,7 @@ local_profile() { # ROOT NAME TEXT
 }
 
 # ---- the gpu profile on the Intel capture: GPU + HDA function behind a root port ----
-r=$(hw_root)
+r=$(kernel_root pve8-grub)
 targets=$(q "$intel" "[x['slot'] for x in devs if x['gpu'] and 'console' not in x['roles']]")
 gpu=$(echo "$targets" | cut -d' ' -f1)
 slotfns=$(q "$intel" "[x['slot'] for x in devs if x['slot'][:10] == '${gpu:0:10}']")
@@ -111,7 +97,7 @@ expect_exit 0 "rollback of apply gpu" "$IOMMUCTL" --root "$r" --no-hooks rollbac
 [ ! -e "$r/etc/modprobe.d/iommuctl-vfio.conf" ] && ok "rollback removed the vfio file" || not_ok "vfio file left after rollback"
 
 # --device: a function brings its slot; unknown devices and the wrong profile are usage errors.
-r=$(hw_root)
+r=$(kernel_root pve8-grub)
 on "$intel" --root "$r" --json plan --device "${gpu:5:7}" gpu
 printf '%s' "$out" >"$TEST_TMP/d.json"
 n=$($PYTHON -c 'import json,sys; print(sum(1 for f in json.load(open(sys.argv[1]))["findings"] if f["id"] in ("vfio-id", "vfio-by-address")))' "$TEST_TMP/d.json" 2>/dev/null)
@@ -194,7 +180,7 @@ fi
 # ---- a group shared with devices that stay (the AMD capture: a GPU behind a PCIe-to-PCI bridge) ----
 shared=$(q "$amd" "[x['slot'] for x in devs if x['gpu'] and 'console' not in x['roles'] and any(o['iommu_group'] == x['iommu_group'] and o['slot'][:10] != x['slot'][:10] and not o['class'].startswith('06') for o in devs)]" | cut -d' ' -f1)
 if [ -n "$shared" ]; then
-	ra=$(hw_root)
+	ra=$(kernel_root pve8-grub)
 	on "$amd" --root "$ra" --json plan --device "$shared" gpu
 	printf '%s' "$out" >"$TEST_TMP/g.json"
 	[ "$rc" = 3 ] && has_finding "$TEST_TMP/g.json" blocking:group-not-isolated && ok "GPU $shared shares its group: group-not-isolated blocks" ||
@@ -211,7 +197,7 @@ else
 fi
 
 # ---- identical cards: the host's console GPU and the passed one are both 1234:1111 ----
-rt=$(hw_root)
+rt=$(kernel_root pve8-grub)
 tgpu=$(q "$twin" "[x['slot'] for x in devs if x['gpu'] and 'console' not in x['roles']]" | cut -d' ' -f1)
 tid=$(q "$twin" "by_slot('$tgpu')['vendor_id'] + ':' + by_slot('$tgpu')['device_id']")
 on "$twin" --root "$rt" --json plan gpu

@@ -65,8 +65,7 @@ fi
 # ---- the next boot: grub.cfg and the initramfs of each installed kernel ----
 cache=${BUILDDIR:?}/kernel-cache
 if sh "$SRCDIR/tests/kernels/fetch-kernels.sh" "$cache" >/dev/null 2>&1; then
-	r=$(new_root pve8-grub)
-	cp -al "$cache/root/usr" "$r/usr"; rm -rf "$r/lib"; ln -s usr/lib "$r/lib"
+	r=$(kernel_root pve8-grub)
 	"$IOMMUCTL" --root "$r" "${hw[@]}" --no-hooks -y apply nvidia >/dev/null 2>&1
 	# What update-grub would write: the command line as sh sees it after the apply.
 	cmdline=$(cd "$r" && sh -c '. ./etc/default/grub; printf "%s %s" "$GRUB_CMDLINE_LINUX" "$GRUB_CMDLINE_LINUX_DEFAULT"')

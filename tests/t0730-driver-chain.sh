@@ -16,18 +16,10 @@ twin=$FIXTURES/hw/q35-intel-6.12-twin-efi
 for fx in "$vblk" "$ahci" "$usb" "$twin"; do
 	[ -d "$fx/sys" ] || { echo "1..0 # SKIP $fx was not captured"; exit 0; }
 done
-cache=${BUILDDIR:?}/kernel-cache
-sh "$SRCDIR/tests/kernels/fetch-kernels.sh" "$cache" >/dev/null 2>"$TEST_TMP/fetch.log"
-case $? in
-0) ;;
-77) echo "1..0 # SKIP no Debian kernel packages: $(tail -n 1 "$TEST_TMP/fetch.log")"; exit 0 ;;
-*) echo "1..1"; echo "not ok 1 - fetch-kernels.sh failed"; diag "$(tail -n 5 "$TEST_TMP/fetch.log")"; exit 1 ;;
-esac
+kernels_or_skip
 
 # A Proxmox root with both kernels' module trees (hard links into the cache).
-r=$(new_root pve8-grub)
-cp -al "$cache/root/usr" "$r/usr"
-rm -rf "$r/lib"; ln -s usr/lib "$r/lib"
+r=$(kernel_root pve8-grub)
 
 on() { local fx=$1; shift; run_cmd "$IOMMUCTL" --root "$r" --sysfs "$fx/sys" --procfs "$fx/proc" "$@"; }
 local_profile() { # NAME TEXT

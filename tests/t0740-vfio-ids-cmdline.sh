@@ -16,24 +16,8 @@ mkdir -p "$vmx"
 ln -s "$intel/sys" "$vmx/sys"
 cp -a "$intel/proc" "$vmx/proc"
 sed -i '/^flags/s/$/ vmx/' "$vmx/proc/cpuinfo"
-cache=${BUILDDIR:?}/kernel-cache
-sh "$SRCDIR/tests/kernels/fetch-kernels.sh" "$cache" >/dev/null 2>"$TEST_TMP/fetch.log"
-case $? in
-0) ;;
-77) echo "1..0 # SKIP no Debian kernel packages: $(tail -n 1 "$TEST_TMP/fetch.log")"; exit 0 ;;
-*) echo "1..1"; echo "not ok 1 - fetch-kernels.sh failed"; diag "$(tail -n 5 "$TEST_TMP/fetch.log")"; exit 1 ;;
-esac
+kernels_or_skip
 
-# hw_root ROOT-FIXTURE [GRUB-FIXTURE]: the sandbox root with both kernels' module trees, and the
-# etc/ of a fixtures/grub root laid over it.
-hw_root() {
-	local r
-	r=$(new_root "$1")
-	cp -al "$cache/root/usr" "$r/usr"
-	rm -rf "$r/lib"; ln -s usr/lib "$r/lib"
-	[ -z "${2:-}" ] || cp -a "$FIXTURES/grub/$2/etc/." "$r/etc/"
-	echo "$r"
-}
 ictl() { "$IOMMUCTL" --sysfs "$vmx/sys" --procfs "$vmx/proc" "$@"; }
 # The same machine booted by UEFI (a tree of links to the capture plus firmware/efi), so that a
 # root with proxmox-boot-uuids boots systemd-boot, which reads /etc/kernel/cmdline.
@@ -60,7 +44,7 @@ g = next(x for x in d["devices"] if x["gpu"] and "console" not in x["roles"])
 print(g["vendor_id"] + ":" + g["device_id"])' "$TEST_TMP/scan.json")
 
 # ---- 1. the list in GRUB_CMDLINE_LINUX_DEFAULT holds PCI addresses (a real line) ----
-r=$(hw_root pve8-grub 42-vfio-ids-pci-addresses)
+r=$(kernel_root pve8-grub 42-vfio-ids-pci-addresses)
 before=$(manifest "$r")
 ictl --root "$r" --json scan >"$TEST_TMP/s1.json"
 line=$(grep -n 'vfio-pci.ids=' "$r/etc/default/grub" | cut -d: -f1)
@@ -117,7 +101,7 @@ expect_exit 0 "rollback" "$IOMMUCTL" --root "$r" --no-hooks rollback
 [ "$(manifest "$r")" = "$before" ] && ok "rollback restores every file byte for byte" || not_ok "rollback"
 
 # ---- 2. the list in GRUB_CMDLINE_LINUX, and a shorter one in modprobe.d (one real host) ----
-r=$(hw_root pve8-grub 43-vfio-ids-linux-and-modprobe)
+r=$(kernel_root pve8-grub 43-vfio-ids-linux-and-modprobe)
 before=$(manifest "$r")
 run_cmd ictl --root "$r" --json plan gpu
 printf '%s' "$out" >"$TEST_TMP/p2.json"
@@ -142,7 +126,7 @@ expect_exit 0 "rollback" "$IOMMUCTL" --root "$r" --no-hooks rollback
 [ "$(manifest "$r")" = "$before" ] && ok "rollback restores every file byte for byte" || not_ok "rollback"
 
 # ---- 3. /etc/kernel/cmdline (systemd-boot through proxmox-boot-tool, a real line) ----
-r=$(hw_root pve8-zfs-vfio-ids)
+r=$(kernel_root pve8-zfs-vfio-ids)
 before=$(manifest "$r")
 expect_exit 0 "apply gpu on /etc/kernel/cmdline" ectl --root "$r" --no-hooks -y apply gpu
 got=$(cat "$r/etc/kernel/cmdline")
@@ -157,7 +141,7 @@ expect_exit 0 "rollback" "$IOMMUCTL" --root "$r" --no-hooks rollback
 # ---- 4. the list split over two parameters, spelt both ways: the last one wins ----
 # kmod 30 passes both to vfio-pci ("options vfio_pci ids=A" then "ids=B", t0410 checks that
 # reading against modprobe --showconfig); vfio-pci's ids is one string the last one overwrites.
-r=$(hw_root pve8-zfs-vfio-ids)
+r=$(kernel_root pve8-zfs-vfio-ids)
 printf 'root=ZFS=rpool/ROOT/pve-1 boot=zfs vfio-pci.ids=10de:1b80 quiet vfio_pci.ids=1b21:1166\n' >"$r/etc/kernel/cmdline"
 run_cmd ectl --root "$r" --json plan gpu
 printf '%s' "$out" >"$TEST_TMP/p4.json"
@@ -176,7 +160,7 @@ json_check "$TEST_TMP/p5.json" "any(x['id'] == 'vfio-ids-repeated' and '1b21:116
 	{ not_ok "vfio-ids-repeated"; diag "$out"; }
 
 # ---- 5. an administrator's list that takes a device the host needs ----
-r=$(hw_root pve8-grub 44-vfio-ids-proxmox-script)
+r=$(kernel_root pve8-grub 44-vfio-ids-proxmox-script)
 disk_id=$($PYTHON -c 'import json,sys
 d = json.load(open(sys.argv[1]))
 x = next(x for x in d["devices"] if "root disk" in x["roles"])

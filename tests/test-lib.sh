@@ -64,6 +64,29 @@ new_root() {
 	echo "$dir"
 }
 
+# kernels_or_skip: Debian's 6.1 and 6.12 module trees in $cache ($BUILDDIR/kernel-cache, fetched
+# once by tests/kernels/fetch-kernels.sh); the whole script skips where they cannot be had.
+kernels_or_skip() {
+	cache=${BUILDDIR:?}/kernel-cache
+	sh "$SRCDIR/tests/kernels/fetch-kernels.sh" "$cache" >/dev/null 2>"$TEST_TMP/fetch.log"
+	case $? in
+	0) ;;
+	77) echo "1..0 # SKIP no Debian kernel packages: $(tail -n 1 "$TEST_TMP/fetch.log")"; exit 0 ;;
+	*) echo "1..1"; echo "not ok 1 - fetch-kernels.sh failed"; diag "$(tail -n 5 "$TEST_TMP/fetch.log")"; exit 1 ;;
+	esac
+}
+
+# kernel_root FIXTURE [GRUB-FIXTURE]: new_root FIXTURE with both kernels' module trees (hard links
+# into $cache, merged-/usr like Debian 12), and the etc/ of a fixtures/grub root laid over it.
+kernel_root() {
+	local r
+	r=$(new_root "$1")
+	cp -al "$cache/root/usr" "$r/usr"
+	rm -rf "$r/lib"; ln -s usr/lib "$r/lib"
+	[ -z "${2:-}" ] || cp -a "$FIXTURES/grub/$2/etc/." "$r/etc/"
+	echo "$r"
+}
+
 # nobody_copy PATH...: copies the binary and each PATH into a directory the unprivileged user
 # "nobody" can reach (a checkout may sit in a 0700 directory) and prints it; empty when there is
 # no nobody to be (not root, no setpriv). The binary is $dir/iommuctl, PATH's copy $dir/NAME.

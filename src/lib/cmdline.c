@@ -227,7 +227,10 @@ int cmdline_param_check(const char *param, struct cmdline_error *err)
 	return 0;
 }
 
-bool cmdline_has(const char *line, const char *param)
+/* Whether a kernel parameter of line (before "--") matches param, by match. */
+static bool cmdline_find(const char *line, const char *param,
+			 bool (*match)(const char *param, const struct cmdline_token *tp, const char *line,
+				       const struct cmdline_token *t))
 {
 	_cleanup_free_ struct cmdline_token *tokens = NULL;
 	struct cmdline_token tp;
@@ -238,25 +241,19 @@ bool cmdline_has(const char *line, const char *param)
 	if (cmdline_tokenize(line, strlen(line), &tokens, &n, &n_kernel) < 0)
 		return false;
 	for (size_t i = 0; i < n_kernel; i++)
-		if (removal_matches(param, &tp, line, &tokens[i]))
+		if (match(param, &tp, line, &tokens[i]))
 			return true;
 	return false;
 }
 
+bool cmdline_has(const char *line, const char *param)
+{
+	return cmdline_find(line, param, removal_matches);
+}
+
 bool cmdline_has_exactly(const char *line, const char *param)
 {
-	_cleanup_free_ struct cmdline_token *tokens = NULL;
-	struct cmdline_token tp;
-	size_t n, n_kernel;
-
-	if (cmdline_param_check(param, NULL) < 0 || param_token(param, &tp) < 0)
-		return false;
-	if (cmdline_tokenize(line, strlen(line), &tokens, &n, &n_kernel) < 0)
-		return false;
-	for (size_t i = 0; i < n_kernel; i++)
-		if (token_same(param, &tp, line, &tokens[i]))
-			return true;
-	return false;
+	return cmdline_find(line, param, token_same);
 }
 
 void cmdline_plan_release(struct cmdline_plan *plan)
