@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* journal-read.c — the journal's queries: transactions, their files and contents, hook runs,
- *  saved contents, and what history, show, diff, rollback, verify and status ask of it.
- *  Owns: every SELECT on txn, change_set, change_set_file, hook_run and salvage, and freeing
- *  what they return. Must not: write a row, begin or end a transaction, open the journal
- *  (journal-open.c does, and its schema 4 migration reads old rows through file_rows_read). */
+ *  saved contents; what history, show, diff, rollback, recover and verify ask of it.
+ *  Owns: the queries of journal.h and freeing what they return. Must not: write a row, begin
+ *  or end a transaction, open the journal (journal-open.c does, and its schema 4 migration
+ *  reads schema 3's rows through file_rows_read). */
 #include <stdlib.h>
 #include <string.h>
 

@@ -2,7 +2,7 @@
 /* journal-write.c — the journal's writes: SQL transactions (begin, commit, rollback), the
  *  intent row of a transaction and its change set, its later state, hook runs, salvaged
  *  contents, and the contents (blobs) they name.
- *  Owns: every INSERT and UPDATE of txn, change_set, change_set_file, hook_run and salvage.
+ *  Owns: the INSERTs and UPDATEs that record transactions, change sets, hook runs, salvage.
  *  Must not: read rows back for callers (journal-read.c), open or migrate the journal
  *  (journal-open.c, whose schema 4 step stores change sets through change_set_put), touch a
  *  file under the root. */
