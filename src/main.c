@@ -3,7 +3,6 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <sqlite3.h>
 #include <zlib.h>
 
 #include "cmd/cmd.h"
@@ -70,7 +69,7 @@ static int usage_error(const char *cmd)
 
 static void print_version(void)
 {
-	printf("iommuctl %s (%s; sqlite %s, zlib %s)\n", PACKAGE_VERSION, IOMMUCTL_FEATURES, sqlite3_libversion(),
+	printf("iommuctl %s (%s; sqlite %s, zlib %s)\n", PACKAGE_VERSION, IOMMUCTL_FEATURES, journal_sqlite_version(),
 	       zlibVersion());
 }
 

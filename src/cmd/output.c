@@ -40,7 +40,7 @@ int ctx_parse_txn(struct ctx *ctx, const char *arg, struct txn_info *ret)
 	k = journal_txn_get(ctx->journal, (int64_t)id, ret, &ctx->err);
 	if (k == -ENOENT)
 		return error_set(&ctx->err, EXIT_USAGE,
-				 "no transaction %lu in %s; `iommuctl history` lists them", id, ctx->journal->path);
+				 "no transaction %lu in %s; `iommuctl history` lists them", id, journal_path(ctx->journal));
 	return k < 0 ? ctx->err.exit_code : 0;
 }
 

@@ -20,7 +20,7 @@ static int pick_target(struct ctx *ctx, const struct cmd_args *args, struct txn_
 	if (!id)
 		return error_set(&ctx->err, EXIT_USAGE,
 				 "nothing to roll back: no apply or snapshot in %s changed a file that is not undone yet",
-				 ctx->journal->path);
+				 journal_path(ctx->journal));
 	k = journal_txn_get(ctx->journal, id, t, &ctx->err);
 	return k < 0 ? ctx->err.exit_code : 0;
 }

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* journal-vfs.c — SQLite's unix VFS with two syncs fewer per writing command (see below). */
+/* journal-vfs.c — SQLite's unix VFS with two syncs fewer per writing command (see below).
+ *  Owns: the "iommuctl-unix" VFS, registered on first use, and when a WAL open or sync may be
+ *  skipped. Must not: change what reaches the disk, only skip syncs that cannot make anything
+ *  more durable; run SQL; open a file other than the one SQLite asks for. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>

@@ -1,29 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* journal.h — the SQLite journal: transactions, file snapshots, migrations, the writer lock. */
+/* journal.h — the SQLite journal: transactions, file snapshots, migrations, the writer lock.
+ *  Owns: the journal's public interface (journal-open.c, journal-read.c, journal-write.c).
+ *  Must not: show SQLite to its callers: struct journal is opaque here (journal-internal.h),
+ *  so that only the journal module talks SQL to the journal. */
 #pragma once
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "rootfs.h"
 #include "util.h"
 
-struct schema_step {
-	unsigned version;
-	const char *name;
-	const char *sql;
-};
-extern const struct schema_step schema_steps[];
-extern const unsigned schema_steps_count;
-
-struct journal {
-	sqlite3 *db;
-	char *path;
-	int lock_fd;
-	bool readonly;		/* opened by a reader: nothing is ever written through it */
-	char boot_id[40];	/* recorded with each new transaction; "" when unknown */
-};
+struct journal;
 
 /* One file of a transaction. */
 struct file_change {
@@ -81,6 +69,10 @@ void journal_close(struct journal *j);
 int journal_checkpoint(struct journal *j, struct error *e);
 /* The boot id recorded with every transaction inserted from now on (NULL: none). */
 void journal_set_boot_id(struct journal *j, const char *boot_id);
+/* The journal's file name, as opened (for messages). */
+const char *journal_path(const struct journal *j);
+/* The version of the SQLite library the journal runs on (for --version). */
+const char *journal_sqlite_version(void);
 static inline void journal_closep(struct journal **j) { journal_close(*j); }
 
 int journal_begin(struct journal *j, struct error *e);

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* managed.c — enumerate and read the managed files below the root. */
+/* managed.c — enumerate and read the managed files below the root.
+ *  Owns: the list of managed paths and directories (DESIGN.md §3). Must not: open a path
+ *  itself (rootfs reads and lists), write a file, or touch the journal. */
 #include <string.h>
 
 #include "managed.h"

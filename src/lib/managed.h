@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* managed.h — the set of boot-configuration files iommuctl records and edits (DESIGN.md §3). */
+/* managed.h — the set of boot-configuration files iommuctl records and edits (DESIGN.md §3).
+ *  Owns: struct managed_set. Must not: carry file descriptors; a set is plain data. */
 #pragma once
 
 #include "rootfs.h"

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* rootfs.c — confined file access below --root: openat2(RESOLVE_IN_ROOT) from one root fd. */
+/* rootfs.c — confined file access below --root: openat2(RESOLVE_IN_ROOT) from one root fd.
+ *  Owns: every open of a path under --root (the only openat2 caller; SQLite opens the journal
+ *  by the name journal-open.c reads back from a directory fd opened here), reading, listing and
+ *  atomically replacing files there, and struct file_state. Must not: know which files are
+ *  managed or what they mean, talk to the journal, or open by name anything but the root itself. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>

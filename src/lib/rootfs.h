@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* rootfs.h — every file under --root is reached from one directory fd with openat2, confined to it. */
+/* rootfs.h — every file under --root is reached from one directory fd with openat2, confined to it.
+ *  Owns: struct rootfs and struct file_state. Must not: hand out a path name for a caller to
+ *  open by itself; callers get fds, contents or names for messages (rootfs_display). */
 #pragma once
 
 #include <stdbool.h>

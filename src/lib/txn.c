@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* txn.c — crash-safe multi-file transactions over the journal and the confined root. */
+/* txn.c — crash-safe multi-file transactions over the journal and the confined root.
+ *  Owns: the order of DESIGN.md §6 (intent committed first, files through temp file, fsync and
+ *  rename, each directory fsync'ed once, then committed) and recovery of a pending
+ *  transaction. Must not: talk SQL (it records through journal.h), open a path under the
+ *  root other than through rootfs, or decide what the files should hold (its callers do). */
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>

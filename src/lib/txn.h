@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* txn.h — the transaction protocol of DESIGN.md §6: intent, files, commit; and recovery. */
+/* txn.h — the transaction protocol of DESIGN.md §6: intent, files, commit; and recovery.
+ *  Owns: txn_execute, txn_record, txn_recover. Must not: expose the journal's SQL or a file
+ *  descriptor under the root to its callers. */
 #pragma once
 
 #include "journal.h"

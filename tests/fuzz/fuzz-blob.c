@@ -22,8 +22,8 @@
 #include <sqlite3.h>
 #include <zlib.h>
 
-#include "blob.h"
 #include "fuzz-common.h"
+#include "journal-blob.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -79,7 +79,7 @@ sources() {
 	profile) echo "$lib/profile.c $lib/profile-ini.c $lib/profile-builtin.c $lib/rootfs.c $lib/hw.c $lib/dl.c" \
 		"$lib/hw-roles.c $lib/hw-chain.c $lib/kmods.c $shared/util.c $shared/strbuf.c $shared/strv.c" ;;
 	hooks) echo "$lib/hooks.c $lib/rootfs.c $shared/util.c $shared/strbuf.c $shared/strv.c" ;;
-	blob) echo "$lib/blob.c $shared/util.c $shared/strbuf.c $shared/strv.c" ;;
+	blob) echo "$lib/journal-blob.c $shared/util.c $shared/strbuf.c $shared/strv.c" ;;
 	esac
 }
 

@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "blob.h"
-#include "journal.h"
+#include "journal-blob.h"
+#include "journal-internal.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/iommuctl-unit.XXXXXX";

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* blob.h — file contents in the journal: stored once per SHA-256, zlib-compressed. */
+/* journal-blob.h — file contents in the journal: stored once per SHA-256, zlib-compressed.
+ *  Owns: blob_put and blob_get on a journal's SQLite handle. Must not: be used outside the
+ *  journal module (its unit test and fuzz target aside). */
 #pragma once
 
 #include <sqlite3.h>

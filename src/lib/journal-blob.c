@@ -1,18 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* blob.c — content-addressed, zlib-compressed storage of file contents. */
+/* journal-blob.c — content-addressed, zlib-compressed storage of file contents: the journal's
+ *  blob table (part of the journal module, which alone talks SQL to the journal).
+ *  Owns: the blob table's two statements, compression, and the check that a stored content
+ *  inflates to its recorded size and hash. Must not: know any other table, or report errors
+ *  in words (its callers in journal-read.c and journal-write.c do, naming the journal). */
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
-#include "blob.h"
+#include "journal-blob.h"
+#include "journal-internal.h"
 #include "macros.h"
 #include "util.h"
-
-static void finalizep(sqlite3_stmt **s)
-{
-	sqlite3_finalize(*s);
-}
-#define _cleanup_stmt_ _cleanup_(finalizep)
 
 int blob_put(sqlite3 *db, const char *hash, const char *data, size_t len)
 {
