@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* modload.c — what systemd-modules-load loads at boot, read the way systemd 252 reads it. */
+/* modload.c — what systemd-modules-load loads at boot, read the way systemd 252 reads it.
+ *  Owns: modules-load= on the command line and the modules-load.d directories in systemd's
+ *  order. A reader above rootfs on purpose: it lists and reads the directories under --root
+ *  through rootfs.c (never directly) and parses each file with modfile_modules_read().
+ *  Must not: edit or write anything, open a path itself, print. */
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
