@@ -116,7 +116,7 @@ int edits_apply(const char *text, struct edits *e, char **ret_text)
  * so in modprobe.d only the '\n' goes; in /etc/modules a CRLF goes whole.
  */
 int lines_delete(const char *text, const struct span *lines, size_t n, const bool *del,
-			bool crlf_is_eol, struct edits *e)
+		 bool crlf_is_eol, struct edits *e)
 {
 	size_t len = strlen(text);
 	int r;

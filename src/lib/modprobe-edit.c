@@ -28,7 +28,7 @@ int mline_check_extendable(const struct mline *l, struct modfile_error *err)
 
 /* New lines must not be swallowed by a continuation left open at EOF. */
 int mfile_append_line(const struct mfile *f, const char *line, struct edits *e,
-			     struct modfile_error *err)
+		      struct modfile_error *err)
 {
 	if (f->n && f->lines[f->n - 1].open_at_eof)
 		return modfile_error_set(err, f->lines[f->n - 1].lineno,

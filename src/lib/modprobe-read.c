@@ -166,7 +166,7 @@ void directive_parse(const struct mline *l, struct directive *d)
 
 /* A "cmd M" line for module_norm; names as kmod compares them after underscores(). */
 bool directive_is(const struct mline *l, const struct directive *d, const char *cmd,
-			 const char *module_norm)
+		  const char *module_norm)
 {
 	return d->has_mod && word_is(l, &d->cmd, cmd) &&
 	       names_equal_n(l->text + d->mod.a, d->mod.b - d->mod.a, module_norm, strlen(module_norm));

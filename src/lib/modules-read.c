@@ -43,7 +43,7 @@ static bool is_sd_eol(char c)
 
 /* Calls fn for every line systemd-modules-load would look up, in file order. */
 int sdlines_each(const char *text, int (*fn)(const char *text, const struct sdline *l, void *data),
-			void *data)
+		 void *data)
 {
 	unsigned lineno = 1;
 	size_t i = 0, len = strlen(text);
