@@ -4,8 +4,8 @@
  *  folding, kmod's underscores(), and the word and name lists of an editor's intent.
  *  Must not: know a file format, open files, print. */
 #include <stdbool.h>
-#include <string.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "modfile-internal.h"
 #include "strv.h"
