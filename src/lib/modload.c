@@ -48,14 +48,6 @@ const char *modload_file_state_name(enum modload_file_state s)
 	return "unknown";
 }
 
-static bool dash_equal(const char *a, const char *b)
-{
-	for (; *a && *b; a++, b++)
-		if ((*a == '-' ? '_' : *a) != (*b == '-' ? '_' : *b))
-			return false;
-	return !*a && !*b;
-}
-
 static int lines_push(struct modload *m, const char *name, size_t len, const char *file, unsigned line,
 		      bool broken)
 {
@@ -297,7 +289,8 @@ void modload_free(struct modload *m)
 const struct modload_line *modload_find(const struct modload *m, const char *module, const char *skip_file)
 {
 	for (size_t i = 0; i < m->n_lines; i++)
-		if (dash_equal(m->lines[i].name, module) && !(skip_file && streq(m->lines[i].file, skip_file)))
+		if (cmdline_key_equal(m->lines[i].name, strlen(m->lines[i].name), module, strlen(module)) &&
+		    !(skip_file && streq(m->lines[i].file, skip_file)))
 			return &m->lines[i];
 	return NULL;
 }
