@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* cmdline.c — kernel command line tokenizer (after the kernel's next_arg()) and a pure editor. */
+/* cmdline.c — kernel command line tokenizer (after the kernel's next_arg()) and a pure editor.
+ *  Owns: tokens as the kernel splits them, parameter checks, the edit plan (which tokens go,
+ *  which are added) and applying it to one line. Must not: know where a command line is stored
+ *  (grubfile.c, the caller), open files, print. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

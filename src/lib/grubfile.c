@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* grubfile.c — edits the effective GRUB_CMDLINE_LINUX[_DEFAULT] across /etc/default/grub and grub.d. */
+/* grubfile.c — edits the effective GRUB_CMDLINE_LINUX[_DEFAULT] across /etc/default/grub and grub.d.
+ *  Owns: the intent split over the two variables, locating and rewriting tokens in the values
+ *  grubscan.c found, rendering the new file texts, and re-reading them to verify the result.
+ *  Must not: decide which statements count (grubscan.c does), open files, print.
+ *  Kept whole (about 900 lines): it is one concern, intent to verified texts, and its steps share
+ *  the grub_ctx runs and renderers; split, each half would only make sense beside the other. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "cmdline.h"
+#include "grubinput.h"
 
 /*
  * grub-mkconfig sources /etc/default/grub and then every
@@ -36,11 +37,7 @@
  * parameters away from the kernel.
  */
 
-struct grub_file {
-	const char *name;	/* for messages, e.g. "/etc/default/grub" */
-	const char *text;	/* contents (need not be NUL-terminated); "" for a missing file */
-	size_t len;
-};
+/* struct grub_file, the files given to every function here, is in grubinput.h. */
 
 /*
  * Edit the command line: files[0] is /etc/default/grub, files[1..] the

@@ -1,5 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* grubscan.c — reads the sourced grub files and finds the statements that set the kernel command line. */
+/* grubscan.c — reads the sourced grub files and finds the statements that set the kernel command line.
+ *  Owns: the scan of shfrag.c's commands (blocks, reserved words, assignments, refusals) into the
+ *  grub_ctx the editor works on. Must not: edit text (grubfile.c does), tokenize sh (shfrag.c
+ *  does), open files, print.
+ *  Kept whole (about 970 lines): it is one scan, one state machine (struct scan_state) over one
+ *  command stream; its block tracking and its assignment reading call each other per word, so
+ *  split they would read worse than together. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 #include "cmdline.h"
-#include "grubfile.h"
+#include "grubinput.h"
 #include "shfrag.h"
 #include "strbuf.h"
 

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* modfile.h — pure editors and a kmod-faithful reader for /etc/modules and /etc/modprobe.d. */
+/* modfile.h — pure editors and a kmod-faithful reader for /etc/modules and /etc/modprobe.d.
+ *  The one public header of: modules-read.c and modules-edit.c (/etc/modules, as systemd 252
+ *  reads it), modprobe-read.c and modprobe-config.c (modprobe.d, as libkmod 30 reads it),
+ *  modprobe-edit.c and modprobe-softdep.c (the modprobe.d editors); modfile-internal.h holds
+ *  what they share. Must not: open files, print — callers read and write the files. */
 #pragma once
 
 #include <stdbool.h>
@@ -40,7 +44,7 @@ struct modfile_error {
 
 /*
  * Lines are read exactly as systemd-modules-load reads them (systemd 252, the
- * rules and their sources are cited in modfile.c; Debian's systemd links
+ * rules and their sources are cited in modules-read.c; Debian's systemd links
  * /etc/modules-load.d/modules.conf to ../modules): '\n' and '\r' end lines,
  * blanks (" \t") are stripped at both ends, empty lines and lines starting
  * with '#' or ';' are skipped, and the WHOLE remaining line is one module

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* modload-journal.c — what systemd-modules-load failed to load in the current boot, from the
- * systemd journal through sd-journal (libsystemd, loaded with dlopen). */
+ *  systemd journal through sd-journal (libsystemd, loaded with dlopen).
+ *  Owns: the journal query and matching its messages to module names. Reads the live system:
+ *  the systemd journal (or the test seam's directory) and <procfs>/sys/kernel/random/boot_id,
+ *  not files under --root. Must not: write anything, print, touch iommuctl's own journal. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* modload.c — what systemd-modules-load loads at boot, read the way systemd 252 reads it. */
+/* modload.c — what systemd-modules-load loads at boot, read the way systemd 252 reads it.
+ *  Owns: modules-load= on the command line and the modules-load.d directories in systemd's
+ *  order. A reader above rootfs on purpose: it lists and reads the directories under --root
+ *  through rootfs.c (never directly) and parses each file with modfile_modules_read().
+ *  Must not: edit or write anything, open a path itself, print. */
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -42,14 +46,6 @@ const char *modload_file_state_name(enum modload_file_state s)
 		return "dangling-link";
 	}
 	return "unknown";
-}
-
-static bool dash_equal(const char *a, const char *b)
-{
-	for (; *a && *b; a++, b++)
-		if ((*a == '-' ? '_' : *a) != (*b == '-' ? '_' : *b))
-			return false;
-	return !*a && !*b;
 }
 
 static int lines_push(struct modload *m, const char *name, size_t len, const char *file, unsigned line,
@@ -293,7 +289,8 @@ void modload_free(struct modload *m)
 const struct modload_line *modload_find(const struct modload *m, const char *module, const char *skip_file)
 {
 	for (size_t i = 0; i < m->n_lines; i++)
-		if (dash_equal(m->lines[i].name, module) && !(skip_file && streq(m->lines[i].file, skip_file)))
+		if (cmdline_key_equal(m->lines[i].name, strlen(m->lines[i].name), module, strlen(module)) &&
+		    !(skip_file && streq(m->lines[i].file, skip_file)))
 			return &m->lines[i];
 	return NULL;
 }

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* shfrag.c — a reader for sourced sh fragments (/etc/default/grub): words, quotes, operators. */
+/* shfrag.c — a reader for sourced sh fragments (/etc/default/grub): words, quotes, operators.
+ *  Owns: the sh tokenizer (commands, words and their quoted parts, operators, here-documents).
+ *  Must not: know what GRUB's variables mean (grubscan.c does), edit text, open files, print. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* vfioids.c — vfio-pci's ids= list on the kernel command line and its entries (see vfioids.h). */
+/* vfioids.c — vfio-pci's ids= list on the kernel command line and its entries (see vfioids.h).
+ *  Owns: where the command line sets vfio_pci.ids (on cmdline.c's tokens), which entries are
+ *  valid ids, and extending the list. Must not: edit a file (callers hand the new value to the
+ *  command line editors), open files, print. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

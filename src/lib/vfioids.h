@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 
-#include "profile.h"
+#include "strv.h"
 
 /*
  * The command line's vfio-pci ids list as kmod and the kernel take it: the
