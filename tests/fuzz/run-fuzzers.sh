@@ -76,8 +76,8 @@ sources() {
 	cmdline) echo "$lib/cmdline.c $lib/vfioids.c $shared/strbuf.c $shared/strv.c" ;;
 	grubfile) echo "$lib/cmdline.c $lib/grubfile.c $lib/grubscan.c $lib/shfrag.c $shared/strbuf.c $shared/strv.c" ;;
 	modules | modprobe) echo "$lib/modfile.c $shared/strbuf.c $shared/strv.c" ;;
-	profile) echo "$lib/profile.c $lib/profile-ini.c $lib/profile-builtin.c $lib/rootfs.c $lib/hw.c $lib/dl.c" \
-		"$lib/hw-roles.c $lib/hw-chain.c $lib/kmods.c $shared/util.c $shared/strbuf.c $shared/strv.c" ;;
+	profile) echo "$lib/profile.c $lib/profile-core.c $lib/profile-ini.c $lib/profile-builtin.c $lib/findings.c $lib/rootfs.c $lib/hw.c" \
+		"$lib/hw-sysfs.c $lib/dl.c $lib/kmods.c $shared/util.c $shared/strbuf.c $shared/strv.c" ;;
 	hooks) echo "$lib/hooks.c $lib/rootfs.c $shared/util.c $shared/strbuf.c $shared/strv.c" ;;
 	blob) echo "$lib/blob.c $shared/util.c $shared/strbuf.c $shared/strv.c" ;;
 	esac
