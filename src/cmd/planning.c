@@ -8,6 +8,7 @@
 #include "cmd.h"
 #include "safety.h"
 #include "diff.h"
+#include "hw-read.h"
 #include "hw.h"
 #include "kmods.h"
 #include "planning.h"
@@ -106,9 +107,7 @@ int planned_make(struct ctx *ctx, const char *name, struct planned *ret)
 	facts.n_devices = ctx->n_devices;
 	/* The hardware: the gpu profile's choice and the safety findings (DESIGN.md §7). */
 	if (k == 0)
-		k = hw_scan(ctx->sysfs, ctx->procfs, &pl.hw, &ctx->err);
-	if (k == 0)
-		k = hw_resolve_modules(&pl.hw, ctx->root, &ctx->err);
+		k = hw_read_all(ctx->sysfs, ctx->procfs, ctx->root, &pl.hw, &ctx->err);
 	facts.hw = &pl.hw;
 	if (k == 0)
 		k = profile_load(ctx->root, name, &facts, &pl.profile, &ctx->err);

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "hw-chain.h"
+#include "hw-read.h"
 #include "hw.h"
 #include "modload.h"
 #include "plan.h"
@@ -203,9 +205,9 @@ static void print_gpus_and_roles(const struct hw *hw)
 	}
 	for (size_t i = 0; i < hw->notes.n; i++)
 		printf("%snote: %s\n", i ? "" : "\n", hw->notes.v[i]);
-	if (hw->unreadable)
+	if (hw->holes.n)
 		printf("\nwarning: %u hardware file(s) could not be read (first %s); what is shown may be incomplete\n",
-		       hw->unreadable, hw->first_unreadable ? hw->first_unreadable : "unknown");
+		       hw->holes.n, hw->holes.first ? hw->holes.first : "unknown");
 }
 
 static struct json_object *json_hex(unsigned v, int width)
@@ -415,7 +417,7 @@ static void print_json(const struct hw *hw, const struct modload *ml, const stru
 		json_object_array_add(a, device_json(hw, &hw->devs[i]));
 	json_object_object_add(o, "devices", a);
 	json_object_object_add(o, "notes", json_strv(&hw->notes));
-	json_object_object_add(o, "unreadable", json_object_new_int64(hw->unreadable));
+	json_object_object_add(o, "unreadable", json_object_new_int64(hw->holes.n));
 	json_object_object_add(o, "modules_load", ml ? modload_json(ml) : NULL);
 	json_object_object_add(o, "vfio_ids", json_vfio_ids(ids));
 	output_json(o);
@@ -431,12 +433,8 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 	struct error ids_err = { 0 };
 	struct hw hw;
 
-	if (hw_scan(ctx->sysfs, ctx->procfs, &hw, &ctx->err) < 0)
+	if (hw_read_all(ctx->sysfs, ctx->procfs, ctx->root, &hw, &ctx->err) < 0)
 		return ctx_fail(ctx);
-	if (hw_resolve_modules(&hw, ctx->root, &ctx->err) < 0) {
-		hw_clear(&hw);
-		return ctx_fail(ctx);
-	}
 	/* What loads at boot is part of the picture, not a reason to fail the scan. */
 	cmdline = booted_cmdline(ctx->procfs);
 	if (modload_read(ctx->root, cmdline, &ml, &ml_err) < 0)

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* bootloader.c — GRUB or systemd-boot, through proxmox-boot-tool or not. */
+/* bootloader.c — GRUB or systemd-boot, through proxmox-boot-tool or not.
+ *  Owns: bootloader_detect(). Must not: edit files or run the refresh commands (hooks.c does), or
+ *  open paths except through rootfs. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* bootloader.h — which file holds the kernel command line the host boots with, and what regenerates it. */
+/* bootloader.h — which file holds the kernel command line the host boots with, and what regenerates it.
+ *  Owns: struct bootloader. Must not: pull in the editors. */
 #pragma once
 
 #include "rootfs.h"

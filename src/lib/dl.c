@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* dl.c — load a library and the functions a module takes from it. */
+/* dl.c — load a library and the functions a module takes from it.
+ *  Owns: dl_load(): dlopen() and dlsym() of one library's table, once. Must not: call the
+ *  libraries' functions itself (the modules that declare the tables do: kmods.c, initramfs.c). */
 #include <dlfcn.h>
 #include <errno.h>
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* dl.h — libraries that only some commands need, loaded on first use with dlopen(). */
+/* dl.h — libraries that only some commands need, loaded on first use with dlopen().
+ *  Owns: struct dl_library, DL_SYMBOL() and dl_load(). Must not: include any header of src/lib. */
 #pragma once
 
 #include <stddef.h>

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* hooks.c — run update-grub, proxmox-boot-tool and update-initramfs safely, and record them. */
+/* hooks.c — run update-grub, proxmox-boot-tool and update-initramfs safely, and record them.
+ *  Owns: running the refresh commands and their journal records. Must not: decide which hooks a
+ *  change needs (plan_hooks_for() does) or edit files. */
 #include <fcntl.h>
 #include <ini.h>
 #include <poll.h>

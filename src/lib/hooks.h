@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* hooks.h — the commands that regenerate the boot configuration after a change. */
+/* hooks.h — the commands that regenerate the boot configuration after a change.
+ *  Owns: the hooks API and its test seam. Must not: know plans or profiles. */
 #pragma once
 
 #include <stdbool.h>

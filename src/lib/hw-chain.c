@@ -4,7 +4,9 @@
  * <dev>/driver/module for the module it lives in), so one walk serves virtio (virtioN →
  * virtio_blk), SCSI (host → target → H:C:T:L, driver sd in module sd_mod), USB (usb-storage,
  * uas), NVMe and DRM. A blacklist stops what udev would load by modalias, and on these chains the
- * driver that serves the host often sits on a child device, not on the PCI function. */
+ * driver that serves the host often sits on a child device, not on the PCI function.
+ *  Owns: following a chain and the modules its links would load. Must not: be called by hw.c,
+ *  or write anything. */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -17,35 +19,11 @@
 #include "macros.h"
 #include "strbuf.h"
 
-/* What one read found: a failure other than absence is remembered once, for the caller. */
+/* What the reads found: a failure other than absence is remembered (the first one), for the caller. */
 struct walk {
 	const char *sysfs;
-	int err;
-	char *hole;
+	struct sysfs_holes holes;
 };
-
-static void walk_failed(struct walk *w, const char *path, int err)
-{
-	if (err == 0 || err == ENOENT || err == ENOTDIR || err == EINVAL || w->err)
-		return;
-	w->err = err;
-	w->hole = strdup(path);
-}
-
-static void underscores(char *s)
-{
-	for (; s && *s; s++)
-		if (*s == '-')
-			*s = '_';
-}
-
-static bool same_module(const char *a, const char *b)
-{
-	for (; *a && *b; a++, b++)
-		if (*a != *b && !((*a == '-' || *a == '_') && (*b == '-' || *b == '_')))
-			return false;
-	return !*a && !*b;
-}
 
 /* ---- one device ---- */
 
@@ -53,36 +31,21 @@ static bool same_module(const char *a, const char *b)
  * NULL when there is no such link. */
 static char *link_target_name(struct walk *w, const char *dir, const char *name)
 {
-	char path[PATH_MAX], target[PATH_MAX];
-	const char *base;
-	ssize_t n;
+	char path[PATH_MAX];
 
 	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
 		return NULL;
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n <= 0) {
-		walk_failed(w, path, n < 0 ? errno : 0);
-		return NULL;
-	}
-	target[n] = '\0';
-	base = strrchr(target, '/');
-	return strdup(base ? base + 1 : target);
+	return sysfs_link_name(&w->holes, path);
 }
 
 /* A one-line attribute without its newline; NULL when absent. */
 static char *read_attr(struct walk *w, const char *dir, const char *name)
 {
-	_cleanup_fclose_ FILE *f = NULL;
 	char path[PATH_MAX], buf[512];
 
 	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
 		return NULL;
-	if (!(f = fopen(path, "re")) || !fgets(buf, sizeof(buf), f)) {
-		walk_failed(w, path, f ? (ferror(f) ? EIO : 0) : errno);
-		return NULL;
-	}
-	buf[strcspn(buf, "\n")] = '\0';
-	return strdup(buf);
+	return sysfs_read_line(&w->holes, path, buf, sizeof(buf)) ? strdup(buf) : NULL;
 }
 
 /* A module the running kernel has built in shows in <sysfs>/module without the initstate a
@@ -104,7 +67,7 @@ static int link_read_driver(struct walk *w, const char *dir, struct hw_link *l)
 	if (!(l->driver = link_target_name(w, dir, "driver")))
 		return 0;
 	l->module = link_target_name(w, dir, "driver/module");
-	underscores(l->module);
+	sysfs_module_underscores(l->module);
 	l->builtin = l->module && module_builtin(w, l->module);
 	return 0;
 }
@@ -122,16 +85,6 @@ static int link_read(struct walk *w, const char *dir, const char *node, bool fir
 	l->modalias = read_attr(w, dir, "modalias");
 	*ret_is_device = first || l->driver || l->modalias;
 	return 0;
-}
-
-static void link_clear(struct hw_link *l)
-{
-	free(l->node);
-	free(l->subsystem);
-	free(l->driver);
-	free(l->module);
-	free(l->modalias);
-	strv_clear(&l->candidates);
 }
 
 /* ---- the way down ---- */
@@ -199,7 +152,7 @@ static int chain_add_virtio_child(struct walk *w, struct hw_chain *c, const char
 		if (k == 0 && is_device && l.subsystem && streq(l.subsystem, "virtio"))
 			k = chain_add_link(c, &l);
 		else if (k == 0)
-			link_clear(&l);
+			hw_link_clear(&l);
 	}
 	closedir(dir);
 	return k;
@@ -235,7 +188,7 @@ int hw_chain_follow(const char *sysfs, const char *path, const char *pci_slot, s
 		if (k == 0 && is_device)
 			k = chain_add_link(&c, &l);
 		else if (k == 0)
-			link_clear(&l);
+			hw_link_clear(&l);
 	}
 	if (k == 0) {
 		char *end = start + strcspn(start, "/");
@@ -245,12 +198,13 @@ int hw_chain_follow(const char *sysfs, const char *path, const char *pci_slot, s
 	}
 	if (k < 0) {
 		hw_chain_clear(&c);
-		free(w.hole);
+		sysfs_holes_clear(&w.holes);
 		return k;
 	}
 	*ret = c;
-	*ret_errno = w.err;
-	*ret_hole = w.hole;
+	*ret_errno = w.holes.err;
+	*ret_hole = TAKE_PTR(w.holes.path);
+	sysfs_holes_clear(&w.holes);
 	return 0;
 }
 
@@ -286,12 +240,12 @@ const struct hw_link *hw_chain_find_module(const struct hw_chain *c, const char 
 
 		/* udev loads a driver by its device's modalias; a device without one (a USB device
 		 * as opposed to its interfaces) gets a driver of a module loaded anyway (usbcore). */
-		if (l->driver && (i == 0 || l->modalias) && same_module(l->module ? l->module : l->driver, module))
+		if (l->driver && (i == 0 || l->modalias) && sysfs_module_eq(l->module ? l->module : l->driver, module))
 			return l;
 		/* Unbound, or bound by a driver whose module sysfs does not name (a tree captured
 		 * without bus/X/drivers): the modules its modalias resolves to. */
 		for (size_t m = 0; m < l->candidates.n; m++)
-			if (same_module(l->candidates.v[m], module))
+			if (sysfs_module_eq(l->candidates.v[m], module))
 				return l;
 	}
 	return NULL;
@@ -341,12 +295,3 @@ char *hw_chain_describe(const struct hw_chain *c, const char *role_name)
 	return k < 0 ? NULL : strbuf_steal(&sb);
 }
 
-void hw_chain_clear(struct hw_chain *c)
-{
-	for (size_t i = 0; i < c->n_links; i++)
-		link_clear(&c->links[i]);
-	free(c->links);
-	free(c->leaf);
-	free(c->via);
-	*c = (struct hw_chain){ 0 };
-}

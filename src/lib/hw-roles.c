@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* hw-roles.c — which PCI devices the host cannot lose: the console, the root disk's controller,
  * the default route's NIC. A passthrough change that takes one of them away leaves a host that
- * boots to a black screen, cannot mount its root or cannot be reached. */
+ * boots to a black screen, cannot mount its root or cannot be reached.
+ *  Owns: hw_find_roles() and the marks on the devices. Must not: be called by hw.c (the caller
+ *  asks for the tree, then for the roles: hw-read.c), or write anything. */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -10,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hw-chain.h"
+#include "hw-roles.h"
 #include "hw.h"
 #include "macros.h"
 #include "strbuf.h"
@@ -39,7 +43,7 @@ static struct pci_function *pci_ancestor(struct hw *hw, const char *path)
 	const char *best = NULL;
 
 	if (!realpath(path, real)) {
-		hw_unreadable(hw, path, errno);
+		sysfs_hole(&hw->holes, path, errno);
 		return NULL;
 	}
 	for (char *c = real; (c = strchr(c, '/')); c++) {
@@ -85,7 +89,7 @@ static int add_chain(struct hw *hw, const char *path, struct pci_function *d, un
 
 	k = hw_chain_follow(hw->sysfs, path, d->slot, &c, &err, &hole);
 	if (err)
-		hw_unreadable(hw, hole, err);
+		sysfs_hole(&hw->holes, hole, err);
 	if (k == -ENOENT)
 		return 0;
 	if (k < 0)
@@ -121,18 +125,6 @@ static const char *object_name(const char *path, char *buf, size_t size)
 		return "";
 	memcpy(buf, base, strlen(base) + 1);
 	return buf;
-}
-
-static bool read_line(struct hw *hw, const char *path, char *buf, size_t size)
-{
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-
-	if (!f || !fgets(buf, (int)size, f)) {
-		hw_unreadable(hw, path, f ? (ferror(f) ? EIO : 0) : errno);
-		return false;
-	}
-	buf[strcspn(buf, "\n")] = '\0';
-	return true;
 }
 
 /* ---- console ---- */
@@ -206,7 +198,7 @@ static int find_console_device(struct hw *hw)
 			if (strncmp(de->d_name, "card", 4) || !strchr(de->d_name, '-'))
 				continue;
 			snprintf(path, sizeof(path), "%s/class/drm/%s/status", hw->sysfs, de->d_name);
-			if (!read_line(hw, path, buf, sizeof(buf)) || !streq(buf, "connected"))
+			if (!sysfs_read_line(&hw->holes, path, buf, sizeof(buf)) || !streq(buf, "connected"))
 				continue;
 			snprintf(path, sizeof(path), "%s/class/drm/%s", hw->sysfs, de->d_name);
 			k = mark(pci_ancestor(hw, path), HW_ROLE_CONSOLE,
@@ -298,7 +290,7 @@ static int find_root_disk(struct hw *hw)
 
 	snprintf(path, sizeof(path), "%s/self/mountinfo", hw->procfs);
 	if (!(f = fopen(path, "re"))) {
-		hw_unreadable(hw, path, errno);
+		sysfs_hole(&hw->holes, path, errno);
 		return 0;
 	}
 	while (getline(&line, &cap, f) > 0) {
@@ -388,7 +380,7 @@ static int find_default_route(struct hw *hw)
 	/* "Iface Destination Gateway Flags RefCnt Use Metric Mask ...", hexadecimal; RTF_UP is 1. */
 	snprintf(path, sizeof(path), "%s/net/route", hw->procfs);
 	if (!(f = fopen(path, "re")))
-		hw_unreadable(hw, path, errno);
+		sysfs_hole(&hw->holes, path, errno);
 	if (f) {
 		while (k == 0 && getline(&line, &cap, f) > 0) {
 			char iface[64], what[160];

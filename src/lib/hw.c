@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* hw.c — CPU, firmware IOMMU tables, IOMMU state and the PCI devices, read from a sysfs and a
- * procfs that may be the host's or a captured tree (tests, rescue systems). */
+ * procfs that may be the host's or a captured tree (tests, rescue systems).
+ *  Owns: hw_scan() and the queries on its result; freeing the tree. Must not: find roles, follow
+ *  chains or resolve modules (hw-roles.c, hw-chain.c and hw-read.c sit above it and call down). */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -14,9 +16,7 @@
 #include <pci/pci.h>
 
 #include "hw.h"
-#include "kmods.h"
 #include "macros.h"
-#include "strbuf.h"
 
 int hw_cpu_vendor(const char *procfs, char *buf, size_t size)
 {
@@ -59,14 +59,6 @@ int hw_boot_id(const char *procfs, char buf[static 37])
 	return 0;
 }
 
-void hw_unreadable(struct hw *hw, const char *path, int err)
-{
-	if (err == ENOENT || err == ENOTDIR || err == 0)
-		return;
-	if (hw->unreadable++ == 0 && asprintf(&hw->first_unreadable, "%s: %s", path, strerror(err)) < 0)
-		hw->first_unreadable = NULL;
-}
-
 /* ---- CPU ---- */
 
 /* The "flags" line of the first CPU: vmx (Intel VT-x) or svm (AMD-V). The kernel clears
@@ -82,7 +74,7 @@ static void read_cpu(struct hw *hw)
 		hw->cpu_vendor[0] = '\0';
 	snprintf(path, sizeof(path), "%s/cpuinfo", hw->procfs);
 	if (!(f = fopen(path, "re"))) {
-		hw_unreadable(hw, path, errno);
+		sysfs_hole(&hw->holes, path, errno);
 		return;
 	}
 	hw->cpuinfo_read = true;
@@ -101,8 +93,7 @@ static void read_cpu(struct hw *hw)
 
 /* ---- firmware and IOMMU ---- */
 
-static int note(struct hw *hw, const char *fmt, ...) _printf_(2, 3);
-static int note(struct hw *hw, const char *fmt, ...)
+int hw_note(struct hw *hw, const char *fmt, ...)
 {
 	_cleanup_free_ char *s = NULL;
 	va_list ap;
@@ -149,7 +140,7 @@ static int read_iommus(struct hw *hw)
 
 	snprintf(path, sizeof(path), "%s/class/iommu", hw->sysfs);
 	if (!(d = opendir(path))) {
-		hw_unreadable(hw, path, errno);
+		sysfs_hole(&hw->holes, path, errno);
 		return 0;
 	}
 	while (k == 0 && (de = readdir(d)))
@@ -172,7 +163,7 @@ static void read_interrupts(struct hw *hw)
 	snprintf(path, sizeof(path), "%s/interrupts", hw->procfs);
 	hw->interrupt_remapping = -1;
 	if (!(f = fopen(path, "re"))) {
-		hw_unreadable(hw, path, errno);
+		sysfs_hole(&hw->holes, path, errno);
 		return;
 	}
 	hw->interrupt_remapping = 0;
@@ -191,7 +182,7 @@ static void count_groups(struct hw *hw)
 
 	snprintf(path, sizeof(path), "%s/kernel/iommu_groups", hw->sysfs);
 	if (!(d = opendir(path))) {
-		hw_unreadable(hw, path, errno);
+		sysfs_hole(&hw->holes, path, errno);
 		return;
 	}
 	while ((de = readdir(d)))
@@ -224,34 +215,19 @@ _printf_(1, 2) static void pci_quiet(char *fmt, ...)
 /* A small sysfs attribute of a device, without its newline; NULL when absent or unreadable. */
 static char *read_attr(struct hw *hw, const char *slot, const char *attr)
 {
-	_cleanup_fclose_ FILE *f = NULL;
 	char path[PATH_MAX], buf[256];
 
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/%s", hw->sysfs, slot, attr);
-	if (!(f = fopen(path, "re")) || !fgets(buf, sizeof(buf), f)) {
-		hw_unreadable(hw, path, f ? (ferror(f) ? EIO : 0) : errno);
-		return NULL;
-	}
-	buf[strcspn(buf, "\n")] = '\0';
-	return strdup(buf);
+	return sysfs_read_line(&hw->holes, path, buf, sizeof(buf)) ? strdup(buf) : NULL;
 }
 
 /* The last component of a symlink's target: the driver's or module's name. */
 static char *link_name(struct hw *hw, const char *slot, const char *link)
 {
-	char path[PATH_MAX], target[PATH_MAX];
-	ssize_t n;
-	const char *base;
+	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/%s", hw->sysfs, slot, link);
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n <= 0) {
-		hw_unreadable(hw, path, n < 0 && errno != EINVAL ? errno : 0);
-		return NULL;
-	}
-	target[n] = '\0';
-	base = strrchr(target, '/');
-	return strdup(base ? base + 1 : target);
+	return sysfs_link_name(&hw->holes, path);
 }
 
 static char *dup_or_null(const char *s)
@@ -264,13 +240,6 @@ static char *dup_or_null(const char *s)
 static char *dup_line_or_null(const char *s)
 {
 	return s ? strndup(s, strcspn(s, "\n")) : NULL;
-}
-
-static void underscores(char *s)
-{
-	for (; s && *s; s++)
-		if (*s == '-')
-			*s = '_';
 }
 
 static int fill_function(struct hw *hw, struct pci_access *pa, struct pci_dev *p, struct pci_function *d)
@@ -301,7 +270,7 @@ static int fill_function(struct hw *hw, struct pci_access *pa, struct pci_dev *p
 	d->boot_vga = bv ? streq(bv, "1") : -1;
 	if (d->driver) {
 		d->driver_module = link_name(hw, d->slot, "driver/module");
-		underscores(d->driver_module);
+		sysfs_module_underscores(d->driver_module);
 	}
 	if (!d->vendor_name || !d->device_name || !d->class_name)
 		return -ENOMEM;
@@ -350,7 +319,7 @@ static int read_pci(struct hw *hw, struct error *e)
 
 	snprintf(path, sizeof(path), "%s/bus/pci/devices", hw->sysfs);
 	if (access(path, F_OK) < 0)
-		return note(hw, "%s: no PCI bus (%m)", path);
+		return hw_note(hw, "%s: no PCI bus (%m)", path);
 	if (!(pa = pci_alloc()))
 		return error_set(e, EXIT_IO, "out of memory"), -ENOMEM;
 	pa->method = PCI_ACCESS_SYS_BUS_PCI;
@@ -382,58 +351,12 @@ int hw_scan(const char *sysfs, const char *procfs, struct hw *ret, struct error 
 		error_set(e, EXIT_IO, "out of memory");
 	if (k == 0)
 		k = read_pci(&hw, e);
-	if (k == 0 && (k = hw_find_roles(&hw)) < 0)
-		error_set(e, EXIT_IO, "out of memory");
 	if (k < 0) {
 		hw_clear(&hw);
 		return k;
 	}
 	*ret = hw;
 	return 0;
-}
-
-int hw_resolve_modules(struct hw *hw, const struct rootfs *r, struct error *e)
-{
-	char **kernels = NULL;
-	size_t n_kernels = 0;
-	int k;
-
-	k = kmods_list_kernels(r, &kernels, &n_kernels, e);
-	for (size_t i = 0; k == 0 && i < n_kernels; i++) {
-		_cleanup_(kmods_freep) struct kmods *km = NULL;
-		struct error ignored = { 0 };
-
-		if (kmods_open(r, kernels[i], &km, &ignored) < 0) {
-			k = note(hw, "kernel %s: module indexes unreadable, its modules are not known", kernels[i]);
-			continue;
-		}
-		hw->modules_resolved = true;
-		for (size_t j = 0; k == 0 && j < hw->n_devs; j++) {
-			struct pci_function *d = &hw->devs[j];
-			char **mods = NULL;
-			size_t n = 0;
-
-			if (!d->modalias || kmods_resolve_alias(km, d->modalias, &mods, &n, NULL) < 0)
-				continue;
-			for (size_t m = 0; k == 0 && m < n; m++)
-				if (!strv_contains(&d->modules, mods[m]))
-					k = strv_add(&d->modules, mods[m]);
-			strv_free(mods, n);
-		}
-		for (size_t j = 0; k == 0 && j < hw->n_chains; j++)
-			k = hw_chain_resolve(&hw->chains[j], km);
-	}
-	/* The bound driver's module serves the device even when no alias names it (new_id, driver_override). */
-	for (size_t j = 0; k == 0 && j < hw->n_devs; j++) {
-		struct pci_function *d = &hw->devs[j];
-
-		if (d->driver_module && !strv_contains(&d->modules, d->driver_module))
-			k = strv_add(&d->modules, d->driver_module);
-	}
-	strv_free(kernels, n_kernels);
-	if (k == -ENOMEM)
-		error_set(e, EXIT_IO, "out of memory");
-	return k;
 }
 
 void hw_clear(struct hw *hw)
@@ -456,8 +379,30 @@ void hw_clear(struct hw *hw)
 	free(hw->chains);
 	strv_clear(&hw->iommus);
 	strv_clear(&hw->notes);
-	free(hw->first_unreadable);
+	sysfs_holes_clear(&hw->holes);
 	memset(hw, 0, sizeof(*hw));
+}
+
+/* ---- driver chains (filled by hw-roles.c and hw-chain.c) ---- */
+
+void hw_link_clear(struct hw_link *l)
+{
+	free(l->node);
+	free(l->subsystem);
+	free(l->driver);
+	free(l->module);
+	free(l->modalias);
+	strv_clear(&l->candidates);
+}
+
+void hw_chain_clear(struct hw_chain *c)
+{
+	for (size_t i = 0; i < c->n_links; i++)
+		hw_link_clear(&c->links[i]);
+	free(c->links);
+	free(c->leaf);
+	free(c->via);
+	*c = (struct hw_chain){ 0 };
 }
 
 /* ---- queries ---- */
@@ -519,15 +464,9 @@ bool pci_is_bridge(const struct pci_function *d)
 
 bool pci_function_has_module(const struct pci_function *d, const char *module)
 {
-	for (size_t i = 0; i < d->modules.n; i++) {
-		const char *a = d->modules.v[i], *b = module;
-
-		for (; *a && *b; a++, b++)
-			if (*a != *b && !((*a == '-' || *a == '_') && (*b == '-' || *b == '_')))
-				break;
-		if (!*a && !*b)
+	for (size_t i = 0; i < d->modules.n; i++)
+		if (sysfs_module_eq(d->modules.v[i], module))
 			return true;
-	}
 	return false;
 }
 

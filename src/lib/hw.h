@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* hw.h — the machine as sysfs and procfs show it: CPU, IOMMU, PCI devices and their groups,
- * and which devices the host itself cannot lose (console, root disk, default-route NIC). */
+ * and which devices the host itself cannot lose (console, root disk, default-route NIC).
+ *  Owns: struct hw and struct pci_function, the chains' types (filled by hw-roles.c and
+ *  hw-chain.c, freed here). Must not: declare what the files above the scan implement
+ *  (hw-roles.h, hw-chain.h, hw-read.h). */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hw-chain.h"
-#include "profile.h"
-#include "rootfs.h"
+#include "hw-sysfs.h"
+#include "strv.h"
 #include "util.h"
 
 /* The vendor_id of the first CPU in <procfs>/cpuinfo ("GenuineIntel", "AuthenticAMD"):
@@ -25,6 +27,29 @@ enum hw_role {
 	HW_ROLE_CONSOLE = 1 << 0,	/* the boot VGA or the device that drives the console */
 	HW_ROLE_ROOT_DISK = 1 << 1,	/* a controller behind the root file system */
 	HW_ROLE_NETWORK = 1 << 2,	/* the NIC (or a port of the bridge/bond) of a default route */
+};
+
+/* One device on the way down, as sysfs shows it. */
+struct hw_link {
+	char *node;		/* its sysfs name: "0000:03:00.0", "virtio0", "0:0:0:0", "1-1:1.0" */
+	char *subsystem;	/* the bus: "pci", "virtio", "scsi", "usb"; NULL when sysfs has no link */
+	char *driver;		/* the bound driver ("virtio-pci", "sd"); NULL when none */
+	char *module;		/* the module that driver lives in, '_' spelling ("virtio_pci", "sd_mod");
+				 * NULL when sysfs does not say (a built-in driver without a module name) */
+	bool builtin;		/* module is built into the running kernel (no initstate in sysfs) */
+	char *modalias;		/* NULL when the device has none */
+	struct strv candidates;	/* unbound, or bound without a module link: the modules its modalias
+				 * resolves to, over every installed kernel */
+};
+
+/* The whole way from the PCI function (links[0]) down to the device the host uses. */
+struct hw_chain {
+	unsigned role;		/* the enum hw_role bit it was found for */
+	size_t dev;		/* index of the PCI function in hw->devs */
+	char *leaf;		/* what the host uses: "vda", "enp2s0", "card0"; the slot when nothing below */
+	char *via;		/* how it serves the role ("under dm-0", "port of vmbr0"); NULL when directly */
+	struct hw_link *links;
+	size_t n_links;
 };
 
 struct pci_function {
@@ -62,23 +87,18 @@ struct hw {
 	size_t n_chains;
 	bool modules_resolved;		/* modules were looked up in at least one kernel */
 	struct strv notes;		/* what could not be read, for scan's output */
-	unsigned unreadable;		/* reads that failed other than by absence (EIO, EACCES...) */
-	char *first_unreadable;		/* "PATH: reason" of the first one */
+	struct sysfs_holes holes;	/* reads that failed other than by absence (EIO, EACCES...) */
 };
 
-/* Count a failed read of path whose errno is not plain absence; the analysis cannot trust a
- * snapshot with holes (a boot_vga it could not read is not a 0). */
-void hw_unreadable(struct hw *hw, const char *path, int err);
-
-/* Read everything but the modules. Missing files are facts (no IOMMU, no PCI bus), not errors;
- * errors are out of memory and a sysfs whose PCI bus libpci cannot read (EXIT_IO). */
+/* Read everything but the roles, chains and modules (hw-read.h reads them all). Missing files are
+ * facts (no IOMMU, no PCI bus), not errors; errors are out of memory and a sysfs whose PCI bus
+ * libpci cannot read (EXIT_IO). */
 int hw_scan(const char *sysfs, const char *procfs, struct hw *ret, struct error *e);
-/* Fill each device's modules: its modalias resolved with libkmod in every installed kernel of
- * the root (blacklists do not hide a module: a blacklisted driver still serves the device when
- * loaded by hand or as a dependency), and the candidates of every unbound link of the chains.
- * No kernels: nothing filled, not an error. */
-int hw_resolve_modules(struct hw *hw, const struct rootfs *r, struct error *e);
+/* Add a line to hw->notes (what could not be read, for scan's output); -ENOMEM. */
+int hw_note(struct hw *hw, const char *fmt, ...) _printf_(2, 3);
 void hw_clear(struct hw *hw);
+void hw_link_clear(struct hw_link *l);
+void hw_chain_clear(struct hw_chain *c);
 
 /* "0000:01:00.0", "01:00.0", "0000:01:00" or "01:00" (a whole slot): the matching functions'
  * indexes into hw->devs, in slot order. 0 and none found is possible; -EINVAL: not an address. */
@@ -91,9 +111,3 @@ bool pci_function_has_module(const struct pci_function *d, const char *module);
 /* "console", "root disk" or "network": the name of the lowest role bit set. */
 const char *hw_role_name(unsigned role);
 
-/* ---- hw-roles.c ---- */
-/* Mark the devices the host needs: console (boot_vga, fb0, DRM connectors, the firmware
- * framebuffer), root disk controllers (mountinfo → block device → PCI ancestor, through
- * device-mapper and md slaves), default-route NICs (through bridges, bonds and VLANs); and
- * follow each down to the card, disk or interface it serves (hw->chains, hw-chain.h). */
-int hw_find_roles(struct hw *hw);

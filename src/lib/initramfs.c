@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* initramfs.c — list a Debian initramfs (concatenated cpio archives, the last compressed). */
+/* initramfs.c — list a Debian initramfs (concatenated cpio archives, the last compressed).
+ *  Owns: listing an image's members through libarchive (dl.h). Must not: write
+ *  anything or decide what an image must hold (verify does). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* initramfs.h — what a Debian initramfs image holds, read with libarchive. */
+/* initramfs.h — what a Debian initramfs image holds, read with libarchive.
+ *  Owns: the initramfs listing API. Must not: know plans or modules. */
 #pragma once
 
 #include <stdbool.h>

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* kmods.c — libkmod contexts over the module trees of a root, reached without leaving the root. */
+/* kmods.c — libkmod contexts over the module trees of a root, reached without leaving the root.
+ *  Owns: kmods_*: listing kernels, opening their indexes, aliases, builtins, parameters.
+ *  Must not: know devices or profiles; open paths outside rootfs. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

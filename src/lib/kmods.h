@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* kmods.h — the installed kernels of a root and their module trees, read through libkmod. */
+/* kmods.h — the installed kernels of a root and their module trees, read through libkmod.
+ *  Owns: the kmods API. Must not: pull in hardware or profile headers. */
 #pragma once
 
 #include <stdbool.h>

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* plan.c — compute what applying a profile changes, with the pure editors; nothing is written. */
+/* plan.c — compute what applying a profile changes, with the pure editors; nothing is written.
+ *  Owns: plan_make(), plan_vfio_ids() and the command line, /etc/modules, blacklist and hook parts of a
+ *  plan. Must not: write anything, or hold the vfio-pci ids planning (plan-vfio.c) or the workspace
+ *  (plan-ws.c). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,128 +17,6 @@
 #include "safety.h"
 #include "strbuf.h"
 #include "vfioids.h"
-
-#define GRUB_MAIN "/etc/default/grub"
-#define GRUB_DROPIN_DIR "/etc/default/grub.d/"
-#define KERNEL_CMDLINE "/etc/kernel/cmdline"
-#define ETC_MODULES "/etc/modules"
-#define MODPROBE_DIR "/etc/modprobe.d/"
-
-/* Every managed file with its state on disk and the text the plan gives it. */
-struct ws_file {
-	char *path;
-	struct file_state before;
-	char *text;		/* NULL: as before (or absent) */
-	size_t len;
-	bool remove;		/* the plan deletes it */
-};
-
-struct workspace {
-	struct ws_file *v;
-	size_t n;
-};
-
-int finding_add(struct finding **v, size_t *n, enum finding_severity sev, const char *id, const char *hint,
-		const char *fmt, ...)
-{
-	struct finding *nv = realloc(*v, (*n + 1) * sizeof(**v));
-	va_list ap;
-	int k;
-
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	nv[*n] = (struct finding){ .severity = sev, .id = strdup(id), .hint = hint ? strdup(hint) : NULL };
-	va_start(ap, fmt);
-	k = vasprintf(&nv[*n].message, fmt, ap);
-	va_end(ap);
-	(*n)++;
-	return k < 0 || !nv[*n - 1].id ? -ENOMEM : 0;
-}
-
-void findings_free(struct finding *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].id);
-		free(v[i].message);
-		free(v[i].hint);
-	}
-	free(v);
-}
-
-static void ws_clear(struct workspace *w)
-{
-	for (size_t i = 0; i < w->n; i++) {
-		free(w->v[i].path);
-		file_state_clear(&w->v[i].before);
-		free(w->v[i].text);
-	}
-	free(w->v);
-	memset(w, 0, sizeof(*w));
-}
-
-static struct ws_file *ws_find(struct workspace *w, const char *path)
-{
-	for (size_t i = 0; i < w->n; i++)
-		if (streq(w->v[i].path, path))
-			return &w->v[i];
-	return NULL;
-}
-
-/* The file at path, added as absent when the root does not have it. */
-static struct ws_file *ws_get(struct workspace *w, const char *path)
-{
-	struct ws_file *f = ws_find(w, path), *nv;
-
-	if (f)
-		return f;
-	nv = realloc(w->v, (w->n + 1) * sizeof(*nv));
-	if (!nv)
-		return NULL;
-	w->v = nv;
-	f = &nv[w->n];
-	memset(f, 0, sizeof(*f));
-	if (!(f->path = strdup(path)))
-		return NULL;
-	w->n++;
-	return f;
-}
-
-/* The text the plan has for f so far: its edit, or what is on disk ("" when absent). */
-static const char *ws_text(const struct ws_file *f)
-{
-	if (f->text)
-		return f->text;
-	return f->before.present ? f->before.data : "";
-}
-
-static void ws_set(struct ws_file *f, char *text)
-{
-	free(f->text);
-	f->text = text;
-	f->len = strlen(text);
-}
-
-static int ws_load(const struct rootfs *r, struct workspace *w, struct error *e)
-{
-	struct managed_set set;
-	int k = managed_scan(r, &set, e);
-
-	if (k < 0)
-		return k;
-	for (size_t i = 0; i < set.n; i++) {
-		struct ws_file *f = ws_get(w, set.files[i].path);
-
-		if (!f) {
-			managed_set_clear(&set);
-			return -ENOMEM;
-		}
-		f->before = set.files[i].state;
-		memset(&set.files[i].state, 0, sizeof(set.files[i].state));
-	}
-	managed_set_clear(&set);
-	return 0;
-}
 
 static const char **strv_terminated(const struct strv *s)
 {
@@ -159,44 +40,6 @@ static int cmdline_refusal(const struct rootfs *r, const struct cmdline_error *c
 	return error_set(e, EXIT_BAD_INPUT, "%s: %s", shown, ce->message);
 }
 
-/* GRUB's files in the order grub-mkconfig sources them: the main file, then the drop-ins. */
-static size_t grub_files(struct workspace *w, struct grub_file *files, struct ws_file **owners, size_t max)
-{
-	struct ws_file *main_file = ws_get(w, GRUB_MAIN);
-	size_t n = 0;
-
-	if (!main_file)
-		return 0;
-	files[n] = (struct grub_file){ .name = GRUB_MAIN, .text = ws_text(main_file),
-				       .len = strlen(ws_text(main_file)) };
-	owners[n++] = main_file;
-	for (size_t i = 0; i < w->n && n < max; i++) {
-		struct ws_file *f = &w->v[i];
-
-		if (strncmp(f->path, GRUB_DROPIN_DIR, strlen(GRUB_DROPIN_DIR)) != 0 || !f->before.present)
-			continue;
-		files[n] = (struct grub_file){ .name = f->path, .text = ws_text(f), .len = strlen(ws_text(f)) };
-		owners[n++] = f;
-	}
-	return n;
-}
-
-static int effective_grub_cmdline(struct workspace *w, char **ret, struct cmdline_error *ce)
-{
-	struct grub_file files[64];
-	struct ws_file *owners[64];
-	size_t n = grub_files(w, files, owners, ARRAY_SIZE(files));
-	_cleanup_free_ char *def = NULL, *lin = NULL;
-	int k;
-
-	if (!n)
-		return -ENOMEM;
-	k = grub_read_cmdline(files, n, &def, &lin, ce);
-	if (k < 0)
-		return k;
-	return asprintf(ret, "%s%s%s", lin, *lin && *def ? " " : "", def) < 0 ? -ENOMEM : 0;
-}
-
 static int edit_grub(const struct rootfs *r, struct workspace *w, const char **add, const char **rm,
 		     struct error *e)
 {
@@ -207,7 +50,7 @@ static int edit_grub(const struct rootfs *r, struct workspace *w, const char **a
 	size_t n;
 	int k;
 
-	n = grub_files(w, files, owners, ARRAY_SIZE(files));
+	n = ws_grub_files(w, files, owners, ARRAY_SIZE(files));
 	if (!n)
 		return -ENOMEM;
 	k = grub_edit_cmdline(files, n, add, rm, &texts, &ce);
@@ -371,34 +214,6 @@ static int plan_modules(const struct rootfs *r, struct workspace *w, const struc
 	return k < 0 ? k : 0;
 }
 
-static bool is_modprobe_file(const struct ws_file *f)
-{
-	return strncmp(f->path, MODPROBE_DIR, strlen(MODPROBE_DIR)) == 0 && str_has_suffix(f->path, ".conf");
-}
-
-/* What kmod makes of the managed modprobe.d files as they are now and the next boot's command line. */
-static int modprobe_config(struct workspace *w, const char *cmdline, struct modfile_config **ret)
-{
-	_cleanup_free_ struct modfile_source *src = calloc(w->n + 1, sizeof(*src));
-	size_t n = 0;
-
-	if (!src)
-		return -ENOMEM;
-	for (size_t i = 0; i < w->n; i++)
-		if (is_modprobe_file(&w->v[i]) && w->v[i].before.present)
-			src[n++] = (struct modfile_source){ .name = w->v[i].path, .text = ws_text(&w->v[i]) };
-	return modfile_config_parse(src, n, cmdline, ret);
-}
-
-static int modprobe_refusal(const struct rootfs *r, const char *path, const struct modfile_error *me,
-			    struct error *e)
-{
-	char shown[4096];
-
-	return error_set(e, EXIT_BAD_INPUT, "%s:%u: %s; fix that line by hand, then run the command again",
-			 rootfs_display(r, path, shown, sizeof(shown)), me->line, me->reason), -EBADMSG;
-}
-
 static int plan_blacklist(const struct rootfs *r, struct workspace *w, const struct profile *p, const char *cmdline,
 			  struct plan *out, struct error *e)
 {
@@ -408,7 +223,7 @@ static int plan_blacklist(const struct rootfs *r, struct workspace *w, const str
 
 	if (!p->blacklist_add.n && !p->blacklist_remove.n)
 		return 0;
-	k = modprobe_config(w, cmdline, &cfg);
+	k = ws_modprobe_config(w, cmdline, &cfg);
 	if (k < 0)
 		return k;
 	target = ws_get(w, p->blacklist_file ? p->blacklist_file : PROFILE_DEFAULT_BLACKLIST_FILE);
@@ -432,7 +247,7 @@ static int plan_blacklist(const struct rootfs *r, struct workspace *w, const str
 		}
 		k = modfile_add_blacklist(ws_text(target), p->blacklist_add.v[i], &text, &me);
 		if (k == -EBADMSG)
-			return modprobe_refusal(r, target->path, &me, e);
+			return ws_modprobe_refusal(r, target->path, &me, e);
 		if (k < 0)
 			return k;
 		if (k > 0)
@@ -446,11 +261,11 @@ static int plan_blacklist(const struct rootfs *r, struct workspace *w, const str
 			struct modfile_error me = { 0 };
 			char *text = NULL;
 
-			if (!is_modprobe_file(&w->v[j]) || (!w->v[j].before.present && !w->v[j].text))
+			if (!ws_is_modprobe_file(&w->v[j]) || (!w->v[j].before.present && !w->v[j].text))
 				continue;
 			k = modfile_remove_blacklist(ws_text(&w->v[j]), p->blacklist_remove.v[i], &text, &me);
 			if (k == -EBADMSG)
-				return modprobe_refusal(r, w->v[j].path, &me, e);
+				return ws_modprobe_refusal(r, w->v[j].path, &me, e);
 			if (k < 0)
 				return k;
 			if (k > 0)
@@ -459,130 +274,6 @@ static int plan_blacklist(const struct rootfs *r, struct workspace *w, const str
 				free(text);
 		}
 	return 0;
-}
-
-/* The install command that binds devices by address: kmod runs it (through sh) instead of
- * loading vfio-pci, which happens first whenever a softdep "pre: vfio-pci" of a GPU or audio
- * driver fires — so driver_override is set before any driver can claim the device, the way
- * driverctl's overrides are in place before drivers probe. Addresses are checked hex, so the
- * line holds nothing the shell could read as more than words. */
-static int override_command(const struct strv *addrs, char **ret)
-{
-	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
-
-	strbuf_appends(&sb, "for d in");
-	for (size_t i = 0; i < addrs->n; i++)
-		strbuf_appendf(&sb, " %s", addrs->v[i]);
-	strbuf_appends(&sb, "; do [ -e /sys/bus/pci/devices/$d/driver_override ] && echo vfio-pci > "
-			    "/sys/bus/pci/devices/$d/driver_override; done; exec /sbin/modprobe --ignore-install "
-			    "vfio-pci $CMDLINE_OPTS");
-	if (!sb.buf)
-		return -ENOMEM;
-	*ret = strbuf_steal(&sb);
-	return 0;
-}
-
-/* A modprobe.d "options vfio-pci ids=" that the command line's list overrides takes nothing. */
-static int shadowed_ids_check(struct workspace *w, struct plan *out)
-{
-	_cleanup_modfile_config_ struct modfile_config *cfg = NULL;
-	_cleanup_free_ char *dead = NULL;
-	const struct modfile_entry *where = NULL;
-	int k = modprobe_config(w, NULL, &cfg);
-
-	if (k < 0)
-		return k;
-	k = modfile_config_get_param(cfg, "vfio_pci", "ids", &dead, &where);
-	if (k <= 0 || !where)
-		return k;
-	return finding_add(&out->findings, &out->n_findings, FINDING_WARNING, "vfio-ids-shadowed",
-			   "remove ids= from that options line: the command line's list is the one vfio-pci gets",
-			   "%s:%u sets vfio-pci ids=%s, but the kernel command line's %s= comes after it and wins; "
-			   "those ids take nothing", where->source, where->line, dead ? dead : "",
-			   out->ids.key ? out->ids.key : "vfio-pci.ids");
-}
-
-/* Returns 1 when the ids are not to go to modprobe.d: the command line holds the list (plan_cmdline()
- * has put the targets on it). */
-static int vfio_ids_checks(struct workspace *w, const char *cmdline, const char *file, struct plan *out)
-{
-	_cleanup_modfile_config_ struct modfile_config *cfg = NULL;
-	_cleanup_free_ char *current = NULL;
-	const struct modfile_entry *where = NULL;
-	int k;
-
-	if (out->ids.on_cmdline)
-		return shadowed_ids_check(w, out) < 0 ? -ENOMEM : 1;
-	k = modprobe_config(w, cmdline, &cfg);
-	if (k < 0)
-		return k;
-	k = modfile_config_get_param(cfg, "vfio_pci", "ids", &current, &where);
-	if (k > 0 && where && !streq(where->source, file))
-		k = finding_add(&out->findings, &out->n_findings, FINDING_WARNING, "vfio-ids-elsewhere",
-				"remove that options line so that one file says which devices vfio-pci takes",
-				"%s:%u also sets vfio-pci ids=%s; kmod joins both and the later one wins",
-				where->source, where->line, current ? current : "");
-	return k < 0 ? k : 0;
-}
-
-/* One edit of the vfio file's text; the editors' refusals name the file and line. */
-static int vfio_edit(const struct rootfs *r, struct ws_file *target, const char *file, int k, char *text,
-		     const struct modfile_error *me, struct error *e)
-{
-	if (k == -EBADMSG) {
-		free(text);
-		return modprobe_refusal(r, file, me, e);
-	}
-	if (k > 0)
-		ws_set(target, text);
-	else
-		free(text);
-	return k < 0 ? k : 0;
-}
-
-static int plan_vfio(const struct rootfs *r, struct workspace *w, const struct profile *p, const struct vfio_plan *v,
-		     const char *cmdline, struct plan *out, struct error *e)
-{
-	_cleanup_strbuf_ struct strbuf opts = STRBUF_INIT;
-	const char *file = p->vfio_file ? p->vfio_file : PROFILE_DEFAULT_VFIO_FILE;
-	struct modfile_error me = { 0 };
-	struct ws_file *target;
-	char *text = NULL;
-	int k = 0;
-
-	if (!v->ids.n && !v->override.n && !v->softdeps.n)
-		return 0;
-	if (!(target = ws_get(w, file)))
-		return -ENOMEM;
-	/* 1 from the checks: the command line holds the list (with the targets); softdeps,
-	 * overrides and disable_vga still go to modprobe.d. */
-	if (v->ids.n && (k = vfio_ids_checks(w, cmdline, file, out)) >= 0) {
-		if (k == 0) {
-			strbuf_appends(&opts, "ids=");
-			for (size_t i = 0; i < v->ids.n; i++)
-				strbuf_appendf(&opts, "%s%s", i ? "," : "", v->ids.v[i]);
-		}
-		if (v->disable_vga == 1)
-			strbuf_appendf(&opts, "%sdisable_vga=1", k == 0 ? " " : "");
-		k = opts.len ? modfile_set_options(ws_text(target), "vfio-pci", opts.buf, &text, &me) : 0;
-		k = opts.len ? vfio_edit(r, target, file, k, text, &me, e) : 0;
-	}
-	if (k < 0)
-		return k;
-	k = 0;
-	for (size_t i = 0; k == 0 && i < v->softdeps.n; i++) {
-		k = modfile_add_softdep(ws_text(target), v->softdeps.v[i], "vfio-pci", NULL, &text, &me);
-		k = vfio_edit(r, target, file, k, text, &me, e);
-	}
-	if (k == 0 && v->override.n) {
-		_cleanup_free_ char *cmd = NULL;
-
-		if ((k = override_command(&v->override, &cmd)) == 0) {
-			k = modfile_set_install(ws_text(target), "vfio-pci", cmd, &text, &me);
-			k = vfio_edit(r, target, file, k, text, &me, e);
-		}
-	}
-	return k;
 }
 
 static bool ws_changed(const struct ws_file *f)
@@ -701,7 +392,7 @@ static int check_unread_file(struct workspace *w, const struct profile *p, struc
 		other = strndup(f->before.data, strcspn(f->before.data, "\n"));
 	} else {
 		f = ws_find(w, GRUB_MAIN);
-		if (!f || !f->before.present || effective_grub_cmdline(w, &other, &ce) < 0)
+		if (!f || !f->before.present || ws_grub_cmdline(w, &other, &ce) < 0)
 			return 0;
 	}
 	for (size_t i = 0; other && i < p->kernel_add.n; i++) {
@@ -735,7 +426,7 @@ static int next_boot_cmdline(struct workspace *w, struct plan *out)
 	struct ws_file *f;
 
 	if (streq(out->boot.cmdline_file, GRUB_MAIN))
-		return effective_grub_cmdline(w, &out->effective_cmdline, &ce) == -ENOMEM ? -ENOMEM : 0;
+		return ws_grub_cmdline(w, &out->effective_cmdline, &ce) == -ENOMEM ? -ENOMEM : 0;
 	f = ws_find(w, KERNEL_CMDLINE);
 	if (f && (f->text || f->before.present))
 		out->effective_cmdline = strndup(ws_text(f), strcspn(ws_text(f), "\n"));
@@ -836,127 +527,6 @@ static int plan_cmdline(const struct rootfs *r, struct workspace *w, const struc
 	return k;
 }
 
-void vfio_ids_origin_clear(struct vfio_ids_origin *o)
-{
-	free(o->list);
-	free(o->key);
-	free(o->file);
-	strv_clear(&o->invalid);
-	memset(o, 0, sizeof(*o));
-}
-
-/* Which grub assignment wrote the byte at offset of "LINUX DEFAULT" as effective_grub_cmdline() joins them. */
-static int grub_ids_where(struct workspace *w, size_t offset, struct vfio_ids_origin *o)
-{
-	struct grub_file files[64];
-	struct ws_file *owners[64];
-	struct cmdline_error ce = { 0 };
-	_cleanup_free_ char *def = NULL, *lin = NULL;
-	size_t n = grub_files(w, files, owners, ARRAY_SIZE(files)), fi = 0, len;
-	bool in_linux;
-	int k;
-
-	if (!n)
-		return -ENOMEM;
-	k = grub_read_cmdline(files, n, &def, &lin, &ce);
-	if (k < 0)
-		return k == -ENOMEM ? k : 0;
-	len = strlen(lin);
-	in_linux = offset < len;
-	if (!in_linux)
-		offset -= len + (len && *def);
-	o->variable = in_linux ? "GRUB_CMDLINE_LINUX" : "GRUB_CMDLINE_LINUX_DEFAULT";
-	k = grub_cmdline_where(files, n, in_linux, offset, &fi, &o->line, &ce);
-	if (k == -ENOMEM)
-		return k;
-	return (o->file = strdup(k > 0 ? files[fi].name : GRUB_MAIN)) ? 0 : -ENOMEM;
-}
-
-/* The list on the next boot's command line, if it has one, and the file (and variable) that sets it. */
-static int ids_origin_cmdline(struct workspace *w, struct plan *out)
-{
-	struct vfio_ids_origin *o = &out->ids;
-	size_t at = 0;
-	int k;
-
-	vfio_ids_origin_clear(o);
-	if (!out->effective_cmdline)
-		return 0;
-	k = vfio_cmdline_ids(out->effective_cmdline, &o->key, &o->list, &o->count, &at);
-	if (k <= 0)
-		return k;
-	o->on_cmdline = true;
-	if (boots_grub(out))
-		return grub_ids_where(w, at, o);
-	o->line = 1;
-	return (o->file = strdup(KERNEL_CMDLINE)) ? 0 : -ENOMEM;
-}
-
-/* Without one on the command line: the list modprobe.d gives, after the plan's edits. */
-static int ids_origin_modprobe(struct workspace *w, struct plan *out)
-{
-	_cleanup_modfile_config_ struct modfile_config *cfg = NULL;
-	const struct modfile_entry *where = NULL;
-	struct vfio_ids_origin *o = &out->ids;
-	int k;
-
-	if (o->on_cmdline)
-		return 0;
-	k = modprobe_config(w, NULL, &cfg);
-	if (k == 0)
-		k = modfile_config_get_param(cfg, "vfio_pci", "ids", &o->list, &where);
-	if (k > 0 && where) {
-		o->line = where->line;
-		if (!(o->file = strdup(where->source)))
-			return -ENOMEM;
-	}
-	return k < 0 ? k : 0;
-}
-
-/* What vfio-pci makes of an entry that is not vendor:device (vfio_pci_fill_ids()'s sscanf). */
-static void entry_reading(const char *entry, char *buf, size_t size)
-{
-	unsigned v = 0, d = 0, f[4];
-	int n = sscanf(entry, "%x:%x:%x:%x:%x:%x", &v, &d, &f[0], &f[1], &f[2], &f[3]);
-
-	if (n >= 2)
-		snprintf(buf, size, "vfio-pci reads it as the id %04x:%04x and takes whatever that matches", v & 0xffff,
-			 d & 0xffff);
-	else
-		snprintf(buf, size, "vfio-pci skips it (\"invalid id string\" in the kernel log)");
-}
-
-static int ids_findings(struct plan *out)
-{
-	struct vfio_ids_origin *o = &out->ids;
-	char where[4200] = "", reading[160];
-	int k = 0;
-
-	if (!o->list)
-		return 0;
-	if (o->file && o->variable)
-		snprintf(where, sizeof(where), "%s:%u (%s)", o->file, o->line, o->variable);
-	else if (o->file)
-		snprintf(where, sizeof(where), "%s:%u", o->file, o->line);
-	if ((k = vfio_ids_invalid(o->list, &o->invalid)) < 0)
-		return k;
-	for (size_t i = 0; k == 0 && i < o->invalid.n; i++) {
-		entry_reading(o->invalid.v[i], reading, sizeof(reading));
-		k = finding_add(&out->findings, &out->n_findings, FINDING_WARNING, "vfio-ids-not-ids",
-				"ids= takes vendor:device pairs as lspci -nn shows them, e.g. 10de:1b80; to bind one "
-				"device by its address, give it to the gpu profile (--device SLOT) or list it under "
-				"[vfio-pci] devices in a local profile, and drop the entry",
-				"%s: vfio-pci ids entry '%s' is not vendor:device%s: %s", where, o->invalid.v[i],
-				strchr(o->invalid.v[i], '.') ? " (it looks like a PCI address)" : "", reading);
-	}
-	if (k == 0 && o->on_cmdline && o->count > 1)
-		k = finding_add(&out->findings, &out->n_findings, FINDING_WARNING, "vfio-ids-repeated",
-				"join them into one list",
-				"the kernel command line has %u vfio-pci ids lists; only the last counts (%s=%s, %s), "
-				"the others take nothing", o->count, o->key, o->list, where);
-	return k;
-}
-
 int plan_vfio_ids(const struct rootfs *r, const char *sysfs, struct vfio_ids_origin *ret, struct error *e)
 {
 	struct workspace w = { 0 };
@@ -968,9 +538,9 @@ int plan_vfio_ids(const struct rootfs *r, const char *sysfs, struct vfio_ids_ori
 	if (k == 0)
 		k = next_boot_cmdline(&w, &out);
 	if (k == 0)
-		k = ids_origin_cmdline(&w, &out);
+		k = plan_ids_origin_cmdline(&w, out.effective_cmdline, boots_grub(&out), &out.ids);
 	if (k == 0)
-		k = ids_origin_modprobe(&w, &out);
+		k = plan_ids_origin_modprobe(&w, &out.ids);
 	if (k == 0)
 		k = vfio_ids_invalid(out.ids.list ? out.ids.list : "", &out.ids.invalid);
 	ws_clear(&w);
@@ -1004,7 +574,7 @@ int plan_make(const struct rootfs *r, const char *sysfs, const struct hw *hw, co
 	if (k == 0)
 		k = plan_cmdline(r, &w, p, &out, e);
 	if (k == 0)
-		k = ids_origin_cmdline(&w, &out);
+		k = plan_ids_origin_cmdline(&w, out.effective_cmdline, boots_grub(&out), &out.ids);
 	if (k == 0)
 		k = plan_modules(r, &w, p, &out, e);
 	if (k == 0)
@@ -1013,11 +583,11 @@ int plan_make(const struct rootfs *r, const char *sysfs, const struct hw *hw, co
 		k = finding_add(&out.findings, &out.n_findings, vfio_findings[i].severity, vfio_findings[i].id,
 				vfio_findings[i].hint, "%s", vfio_findings[i].message);
 	if (k == 0)
-		k = plan_vfio(r, &w, p, &out.vfio, out.effective_cmdline, &out, e);
+		k = plan_vfio(r, &w, p, &out.vfio, out.effective_cmdline, &out.ids, &out.findings, &out.n_findings, e);
 	if (k == 0)
-		k = ids_origin_modprobe(&w, &out);
+		k = plan_ids_origin_modprobe(&w, &out.ids);
 	if (k == 0)
-		k = ids_findings(&out);
+		k = plan_ids_findings(&out.ids, &out.findings, &out.n_findings);
 	if (k == 0 && out.ids.list)
 		k = safety_check_ids_list(hw, out.ids.list, out.ids.on_cmdline ? "the kernel command line" : out.ids.file,
 					  &out.vfio, &out.findings, &out.n_findings);

@@ -1,24 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* plan.h — from a profile and the files on disk to the exact new contents, hooks and findings. */
+/* plan.h — from a profile and the files on disk to the exact new contents, hooks and findings.
+ *  Owns: struct plan and the planning API the commands call. Must not: be included by anything
+ *  plan.c calls (safety, findings, plan-vfio, plan-ws). */
 #pragma once
 
 #include "bootloader.h"
+#include "findings.h"
 #include "journal.h"
 #include "hw.h"
 #include "profile.h"
+#include "plan-vfio.h"
 #include "safety.h"
-
-/* Where the next boot's vfio-pci ids= list comes from (iommuctl(8), VFIO-PCI IDS). */
-struct vfio_ids_origin {
-	char *list;		/* the list vfio-pci gets; NULL: no ids= anywhere */
-	bool on_cmdline;	/* from the kernel command line, which kmod applies after modprobe.d */
-	char *key;		/* on the command line: the parameter as written ("vfio-pci.ids") */
-	unsigned count;		/* on the command line: how many there are (the last one wins) */
-	char *file;		/* the file that sets it: the boot loader's, or a modprobe.d file */
-	const char *variable;	/* GRUB_CMDLINE_LINUX or GRUB_CMDLINE_LINUX_DEFAULT; NULL otherwise */
-	unsigned line;		/* 1-based; 0 when unknown */
-	struct strv invalid;	/* entries that are not vendor:device (vfioids.h) */
-};
 
 struct plan {
 	struct bootloader boot;
@@ -40,7 +32,6 @@ int plan_make(const struct rootfs *r, const char *sysfs, const struct hw *hw, co
 void plan_clear(struct plan *p);
 /* The ids= list the next boot gives vfio-pci with the files as they are (for scan). */
 int plan_vfio_ids(const struct rootfs *r, const char *sysfs, struct vfio_ids_origin *ret, struct error *e);
-void vfio_ids_origin_clear(struct vfio_ids_origin *o);
 /* The hooks that regenerate what reads these files, in the order to run them: update-initramfs
  * for /etc/modules and modprobe.d, then the boot loader's refresh for the command line.
  * *ret_cmdline_unrefreshed (may be NULL): the command line changed and no hook refreshes it. */
@@ -48,6 +39,3 @@ int plan_hooks_for(const struct bootloader *boot, const struct file_change *chan
 		   bool *ret_cmdline_unrefreshed);
 /* Whether a finding blocks (needs --force). */
 bool plan_blocked(const struct plan *p);
-int finding_add(struct finding **v, size_t *n, enum finding_severity sev, const char *id, const char *hint,
-		const char *fmt, ...) _printf_(6, 7);
-void findings_free(struct finding *v, size_t n);

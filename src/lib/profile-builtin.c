@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* profile-builtin.c — the compiled-in profiles (iommu, vfio, nvidia, amd, intel, gpu) and host-dependent findings. */
+/* profile-builtin.c — the compiled-in profiles (iommu, vfio, nvidia, amd, intel, gpu) and host-dependent findings.
+ *  Owns: the built-ins' contents and profile_check_host(). Must not: read
+ *  files or parse INI text; it looks at the host only through host_facts. */
 #include <errno.h>
 #include <string.h>
 

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* profile-ini.c — one local profile file, read with libinih, into checked lists with file:line errors. */
+/* profile-ini.c — one local profile file, read with libinih, into checked lists with file:line errors.
+ *  Owns: profile_file_parse(). Must not: resolve includes, know the built-ins, or read files
+ *  (profile.c hands it the text). */
 #include <ini.h>
 #include <stdarg.h>
 #include <stdint.h>

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* profile-internal.h — what profile.c, profile-ini.c and profile-builtin.c share; not a public API. */
+/* profile-internal.h — what profile.c, profile-ini.c and profile-builtin.c share; not a public API.
+ *  Owns: the interfaces of one module split over four files (profile-core.c is the bottom,
+ *  profile-ini.c and profile-builtin.c above it, profile.c on top). Must not: be included outside profile*.c. */
 #pragma once
 
 #include <stdbool.h>
@@ -11,9 +13,11 @@
 #define PROFILE_MODULE_NAME_MAX 55
 #define PROFILE_NAME_MAX 64
 
-/* ---- profile.c: lists, findings, merging ---- */
+/* ---- profile-core.c: lists, findings, merging ---- */
 
 struct profile *profile_new(const char *name, const char *origin);
+/* Replace *dst by a copy of src (NULL: by NULL); -ENOMEM. */
+int profile_set_string(char **dst, const char *src);
 int profile_add_finding(struct profile *p, enum finding_severity severity, const char *id,
 			const char *hint, const char *fmt, ...) _printf_(5, 6);
 

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* profile.c — profiles: string lists, findings, merging includes, loading and listing profiles. */
+/* profile.c — loading a profile by name (a local file or a built-in, includes resolved) and
+ *  listing them. Owns: profile_load() and profile_list(). Must not: parse INI text
+ *  (profile-ini.c) or hold the built-ins' contents (profile-builtin.c). */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,288 +14,6 @@
 /* Includes nest at most this deep; a cycle is caught long before, this only
  * bounds the work a tangle of diamond includes could cause. */
 #define INCLUDE_DEPTH_MAX 16
-
-/* ======================================================================
- * String lists of a profile
- * ====================================================================== */
-
-/* Remove item i, keeping the order of the rest and the NULL after the last. */
-static void strv_remove_at(struct strv *s, size_t i)
-{
-	free(s->v[i]);
-	memmove(&s->v[i], &s->v[i + 1], (s->n - i) * sizeof(char *));
-	s->n--;
-}
-
-static char dash_fold(char c)
-{
-	return c == '-' ? '_' : c;
-}
-
-bool module_name_eq(const char *a, const char *b)
-{
-	for (; *a && *b; a++, b++)
-		if (dash_fold(*a) != dash_fold(*b))
-			return false;
-	return *a == *b;
-}
-
-int module_list_put(struct strv *s, const char *name)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (module_name_eq(s->v[i], name))
-			return 0;
-	return strv_add(s, name);
-}
-
-/* The key of a kernel parameter: "iommu" for "iommu=pt" and for "iommu".
- * The kernel compares __setup() keys byte for byte, so no '-'/'_' folding. */
-static size_t kernel_key_len(const char *param)
-{
-	return strcspn(param, "=");
-}
-
-static bool kernel_same_key(const char *a, const char *b)
-{
-	size_t la = kernel_key_len(a);
-
-	return la == kernel_key_len(b) && strncmp(a, b, la) == 0;
-}
-
-bool kernel_remove_matches(const char *remove, const char *add)
-{
-	if (streq(remove, add))
-		return true;
-	return !strchr(remove, '=') && kernel_same_key(remove, add);
-}
-
-int kernel_list_put(struct strv *s, const char *param)
-{
-	for (size_t i = 0; i < s->n; i++) {
-		char *copy;
-
-		if (!kernel_same_key(s->v[i], param))
-			continue;
-		if (streq(s->v[i], param))
-			return 0;
-		copy = strdup(param);
-		if (!copy)
-			return -ENOMEM;
-		free(s->v[i]);
-		s->v[i] = copy;
-		return 0;
-	}
-	return strv_add(s, param);
-}
-
-/* ======================================================================
- * Profiles and findings
- * ====================================================================== */
-
-static int set_string(char **dst, const char *src)
-{
-	char *copy = NULL;
-
-	if (src && !(copy = strdup(src)))
-		return -ENOMEM;
-	free(*dst);
-	*dst = copy;
-	return 0;
-}
-
-struct profile *profile_new(const char *name, const char *origin)
-{
-	struct profile *p = calloc(1, sizeof(*p));
-
-	if (!p)
-		return NULL;
-	p->disable_vga = -1;
-	if (set_string(&p->name, name) < 0 || set_string(&p->origin, origin) < 0 ||
-	    set_string(&p->description, "") < 0) {
-		profile_free(p);
-		return NULL;
-	}
-	return p;
-}
-
-static void finding_clear(struct finding *f)
-{
-	free(f->id);
-	free(f->message);
-	free(f->hint);
-}
-
-void profile_free(struct profile *p)
-{
-	if (!p)
-		return;
-	free(p->name);
-	free(p->description);
-	free(p->origin);
-	strv_clear(&p->kernel_add);
-	strv_clear(&p->kernel_remove);
-	strv_clear(&p->modules_add);
-	strv_clear(&p->modules_remove);
-	strv_clear(&p->blacklist_add);
-	strv_clear(&p->blacklist_remove);
-	free(p->blacklist_file);
-	strv_clear(&p->vfio_devices);
-	strv_clear(&p->vfio_ids);
-	free(p->vfio_file);
-	for (size_t i = 0; i < p->n_findings; i++)
-		finding_clear(&p->findings[i]);
-	free(p->findings);
-	free(p);
-}
-
-static bool findings_have(const struct profile *p, const char *id, const char *message)
-{
-	for (size_t i = 0; i < p->n_findings; i++)
-		if (streq(p->findings[i].id, id) && streq(p->findings[i].message, message))
-			return true;
-	return false;
-}
-
-/* Diamond includes (two profiles both including vfio) bring the same finding
- * twice; it is said once. */
-static int finding_push(struct profile *p, enum finding_severity severity, const char *id,
-			const char *message, const char *hint)
-{
-	struct finding *nv, *f;
-
-	if (findings_have(p, id, message))
-		return 0;
-	nv = realloc(p->findings, (p->n_findings + 1) * sizeof(*nv));
-	if (!nv)
-		return -ENOMEM;
-	p->findings = nv;
-	f = &nv[p->n_findings];
-	*f = (struct finding){ .severity = severity };
-	f->id = strdup(id);
-	f->message = strdup(message);
-	f->hint = hint ? strdup(hint) : NULL;
-	if (!f->id || !f->message || (hint && !f->hint)) {
-		finding_clear(f);
-		return -ENOMEM;
-	}
-	p->n_findings++;
-	return 0;
-}
-
-int profile_add_finding(struct profile *p, enum finding_severity severity, const char *id,
-			const char *hint, const char *fmt, ...)
-{
-	_cleanup_free_ char *message = NULL;
-	va_list ap;
-	int k;
-
-	va_start(ap, fmt);
-	k = vasprintf(&message, fmt, ap);
-	va_end(ap);
-	if (k < 0) {
-		message = NULL;
-		return -ENOMEM;
-	}
-	return finding_push(p, severity, id, message, hint);
-}
-
-bool profile_name_valid(const char *name)
-{
-	static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
-	size_t n = strlen(name);
-
-	return n > 0 && n <= PROFILE_NAME_MAX && name[0] != '.' && strspn(name, chars) == n;
-}
-
-/* ======================================================================
- * Merging
- *
- * acc holds what the included profiles intend, already merged in include
- * order; outer is the including profile's own settings, laid over it:
- *  - lists keep the first position of each item; a later "key=value" in
- *    kernel_add replaces the earlier value of that key where it stands;
- *  - when outer adds what an inner profile removes, or removes what it adds,
- *    the OUTER profile wins: the item leaves the inner list. The including
- *    profile is the one the user wrote on top, and an include is a starting
- *    point to adjust, not a constraint (this is how a local profile takes
- *    iommu=pt back out of the built-in vfio);
- *  - blacklist_file, vfio_file and disable_vga set in outer replace inner's.
- * Within one file, adding and removing the same item is refused by the parser.
- * ====================================================================== */
-
-struct list_rules {
-	int (*put_add)(struct strv *s, const char *item);
-	int (*put_remove)(struct strv *s, const char *item);
-	bool (*matches)(const char *remove, const char *add);
-};
-
-static const struct list_rules kernel_rules = { kernel_list_put, strv_put, kernel_remove_matches };
-static const struct list_rules module_rules = { module_list_put, module_list_put, module_name_eq };
-
-static int merge_pair(struct strv *acc_add, struct strv *acc_remove, const struct strv *add,
-		      const struct strv *remove, const struct list_rules *rules)
-{
-	int k;
-
-	for (size_t i = 0; i < add->n; i++) {
-		for (size_t j = acc_remove->n; j-- > 0;)
-			if (rules->matches(acc_remove->v[j], add->v[i]))
-				strv_remove_at(acc_remove, j);
-		if ((k = rules->put_add(acc_add, add->v[i])) < 0)
-			return k;
-	}
-	for (size_t i = 0; i < remove->n; i++) {
-		for (size_t j = acc_add->n; j-- > 0;)
-			if (rules->matches(remove->v[i], acc_add->v[j]))
-				strv_remove_at(acc_add, j);
-		if ((k = rules->put_remove(acc_remove, remove->v[i])) < 0)
-			return k;
-	}
-	return 0;
-}
-
-static int merge_union(struct strv *acc, const struct strv *outer)
-{
-	for (size_t i = 0; i < outer->n; i++) {
-		int k = strv_put(acc, outer->v[i]);
-		if (k < 0)
-			return k;
-	}
-	return 0;
-}
-
-static int merge_scalars(struct profile *acc, const struct profile *outer)
-{
-	if (outer->disable_vga >= 0)
-		acc->disable_vga = outer->disable_vga;
-	if (outer->blacklist_file && set_string(&acc->blacklist_file, outer->blacklist_file) < 0)
-		return -ENOMEM;
-	if (outer->vfio_file && set_string(&acc->vfio_file, outer->vfio_file) < 0)
-		return -ENOMEM;
-	return 0;
-}
-
-int profile_merge(struct profile *acc, const struct profile *outer)
-{
-	int k;
-
-	if ((k = merge_pair(&acc->kernel_add, &acc->kernel_remove, &outer->kernel_add,
-			    &outer->kernel_remove, &kernel_rules)) < 0 ||
-	    (k = merge_pair(&acc->modules_add, &acc->modules_remove, &outer->modules_add,
-			    &outer->modules_remove, &module_rules)) < 0 ||
-	    (k = merge_pair(&acc->blacklist_add, &acc->blacklist_remove, &outer->blacklist_add,
-			    &outer->blacklist_remove, &module_rules)) < 0 ||
-	    (k = merge_union(&acc->vfio_devices, &outer->vfio_devices)) < 0 ||
-	    (k = merge_union(&acc->vfio_ids, &outer->vfio_ids)) < 0 ||
-	    (k = merge_scalars(acc, outer)) < 0)
-		return k;
-	for (size_t i = 0; i < outer->n_findings; i++) {
-		const struct finding *f = &outer->findings[i];
-		if ((k = finding_push(acc, f->severity, f->id, f->message, f->hint)) < 0)
-			return k;
-	}
-	return 0;
-}
 
 /* ======================================================================
  * Loading
@@ -323,7 +44,7 @@ static int load_builtin(const struct loader *l, const struct profile_builtin *b,
 	_cleanup_(profile_freep) struct profile *p = profile_new(b->name, "built-in");
 	int k;
 
-	if (!p || set_string(&p->description, b->description) < 0)
+	if (!p || profile_set_string(&p->description, b->description) < 0)
 		return -ENOMEM;
 	if (l->fill_builtins && (k = b->fill(p, l->facts, e)) < 0)
 		return k;
@@ -497,7 +218,7 @@ static int load_local(const struct loader *l, const char *name, const struct fra
 		if ((k = include_one(l, &frame, pf.includes.v[i], acc, e)) < 0)
 			return k;
 	}
-	if ((k = profile_merge(acc, pf.own)) < 0 || (k = set_string(&acc->description, pf.own->description)) < 0)
+	if ((k = profile_merge(acc, pf.own)) < 0 || (k = profile_set_string(&acc->description, pf.own->description)) < 0)
 		return k;
 	*ret = TAKE_PTR(acc);
 	return 0;
@@ -533,9 +254,9 @@ static int unknown_profile(const struct rootfs *r, const char *name, struct erro
  * outer one that names none) and the host-dependent findings. */
 static int profile_finish(struct profile *p, const struct host_facts *facts)
 {
-	if (!p->blacklist_file && set_string(&p->blacklist_file, PROFILE_DEFAULT_BLACKLIST_FILE) < 0)
+	if (!p->blacklist_file && profile_set_string(&p->blacklist_file, PROFILE_DEFAULT_BLACKLIST_FILE) < 0)
 		return -ENOMEM;
-	if (!p->vfio_file && set_string(&p->vfio_file, PROFILE_DEFAULT_VFIO_FILE) < 0)
+	if (!p->vfio_file && profile_set_string(&p->vfio_file, PROFILE_DEFAULT_VFIO_FILE) < 0)
 		return -ENOMEM;
 	return facts ? profile_check_host(p, facts) : 0;
 }
@@ -613,8 +334,8 @@ static int list_builtins(struct info_list *l)
 		if (!info)
 			return -ENOMEM;
 		info->builtin = true;
-		if (set_string(&info->name, b[i].name) < 0 || set_string(&info->description, b[i].description) < 0 ||
-		    set_string(&info->origin, "built-in") < 0)
+		if (profile_set_string(&info->name, b[i].name) < 0 || profile_set_string(&info->description, b[i].description) < 0 ||
+		    profile_set_string(&info->origin, "built-in") < 0)
 			return -ENOMEM;
 	}
 	return 0;

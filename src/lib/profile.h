@@ -1,25 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* profile.h — profiles: the state a passthrough setup intends, built in or from INI files. */
+/* profile.h — profiles: the state a passthrough setup intends, built in or from INI files.
+ *  Owns: struct profile, host_facts, profile_load()/profile_list(). Must not: define the findings
+ *  (findings.h) or depend on hardware headers (struct hw is only named). */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "findings.h"
 #include "rootfs.h"
 #include "strv.h"
 #include "util.h"
 
 struct hw;
-
-
-/* One explanation or finding that `plan` prints next to the diff. */
-enum finding_severity { FINDING_INFO, FINDING_WARNING, FINDING_BLOCKING };
-struct finding {
-	enum finding_severity severity;
-	char *id;	/* stable, for --json: "amd-iommu-on-invalid", "kernel-lacks-module", ... */
-	char *message;	/* what and why, one sentence or two */
-	char *hint;	/* what to do; may be NULL */
-};
 
 /* What a profile intends, after includes are merged (every list deduplicated, order kept). */
 struct profile {

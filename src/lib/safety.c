@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* safety.c — vfio-pci targets (ids= or bind by address) and the safety findings of DESIGN.md §7. */
+/* safety.c — vfio-pci targets (ids= or bind by address) and the safety findings of DESIGN.md §7.
+ *  Owns: vfio_plan_make() and the safety checks. Must not: include plan.h or call into the plan
+ *  (findings go through findings.h), or read the system (the hw snapshot is all it looks at). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "plan.h"
+#include "findings.h"
+#include "hw-chain.h"
 #include "safety.h"
 #include "strbuf.h"
 
@@ -457,12 +460,12 @@ int safety_check(const struct hw *hw, const struct profile *p, const struct vfio
 
 	if (!hw)
 		return 0;
-	if (hw->unreadable && (v->n_targets || v->ids.n || p->blacklist_add.n) &&
+	if (hw->holes.n && (v->n_targets || v->ids.n || p->blacklist_add.n) &&
 	    (k = finding_add(f, nf, FINDING_BLOCKING, "hardware-unreadable",
 			     "find out why the file cannot be read (dmesg), then plan again",
 			     "%u of the hardware files could not be read (first %s), so the analysis cannot tell "
-			     "which devices the host needs", hw->unreadable,
-			     hw->first_unreadable ? hw->first_unreadable : "unknown")) < 0)
+			     "which devices the host needs", hw->holes.n,
+			     hw->holes.first ? hw->holes.first : "unknown")) < 0)
 		return k;
 	if ((k = check_platform(hw, p, v, f, nf)) < 0 || (k = check_blacklist(hw, p, v, f, nf)) < 0 ||
 	    (k = check_claims(hw, p, v, f, nf)) < 0)

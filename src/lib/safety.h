@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* safety.h — which devices a profile hands to vfio-pci and how, and what its change would take
- * away from the host (DESIGN.md §7). Pure: reads the hardware snapshot, writes findings. */
+ * away from the host (DESIGN.md §7). Pure: reads the hardware snapshot, writes findings.
+ *  Owns: struct vfio_plan and the safety API. Must not: include plan.h. */
 #pragma once
 
 #include "hw.h"

@@ -78,8 +78,8 @@ sources() {
 	modules | modprobe) echo "$lib/modfile-names.c $lib/modfile-edits.c $lib/modules-read.c $lib/modules-edit.c" \
 		"$lib/modprobe-read.c $lib/modprobe-config.c $lib/modprobe-edit.c $lib/modprobe-softdep.c" \
 		"$shared/strbuf.c $shared/strv.c" ;;
-	profile) echo "$lib/profile.c $lib/profile-ini.c $lib/profile-builtin.c $lib/rootfs.c $lib/hw.c $lib/dl.c" \
-		"$lib/hw-roles.c $lib/hw-chain.c $lib/kmods.c $shared/util.c $shared/strbuf.c $shared/strv.c" ;;
+	profile) echo "$lib/profile.c $lib/profile-core.c $lib/profile-ini.c $lib/profile-builtin.c $lib/findings.c $lib/rootfs.c $lib/hw.c" \
+		"$lib/hw-sysfs.c $lib/dl.c $lib/kmods.c $shared/util.c $shared/strbuf.c $shared/strv.c" ;;
 	hooks) echo "$lib/hooks.c $lib/rootfs.c $shared/util.c $shared/strbuf.c $shared/strv.c" ;;
 	blob) echo "$lib/journal-blob.c $shared/util.c $shared/strbuf.c $shared/strv.c" ;;
 	esac
