@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* oneshot.h — a trial boot entry that only the next boot runs, armed where the boot loader itself
+ *  clears the one-shot at boot (iommuctl(8), TRIAL BOOT; DESIGN §11).
+ *  Owns: the interface every boot-loader back end implements (oneshot-grub.c, oneshot-sdboot.c)
+ *  and the dispatcher by boot loader (oneshot.c). Must not: touch the managed files, the
+ *  initramfs or the existing boot entries; talk to the journal. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bootloader.h"
+#include "rootfs.h"
+#include "strv.h"
+#include "util.h"
+
+/* What the trial boot runs: the default entry's kernel, initrd and command line, with
+ * cmdline_add appended (trialline.h composes it; it already holds iommuctl.trial=TXN). */
+struct trial_boot {
+	int64_t txn;
+	const char *cmdline_add;
+};
+
+/* Where the host's boot loader and firmware are; seams for tests and rescue use. */
+struct oneshot_env {
+	const char *sysfs;	/* efivarfs is <sysfs>/firmware/efi/efivars */
+};
+
+/* What arming did, for the journal and for the user. */
+struct oneshot_armed {
+	char *where;		/* one line: "GRUB next_entry in /boot/grub/grubenv (ext4)" */
+	char *entry_id;		/* the id the one-shot names: GRUB menu entry id or loader entry file name */
+	struct strv files;	/* files written for the trial, absolute inside the root (removed on disarm) */
+	struct strv notes;	/* what the user should know: e.g. "kernel 6.1.0-27-amd64 is pinned" */
+};
+void oneshot_armed_clear(struct oneshot_armed *a);
+
+/* Whether this host has a place for a one-shot the boot loader clears by itself. 0: yes (where
+ * is said in *ret_where when not NULL, caller frees). EXIT_REFUSED with the reason and what the
+ * admin can do otherwise (btrfs/LVM/mdraid/ZFS /boot on BIOS, …); EXIT_IO when it cannot tell. */
+int oneshot_check(const struct rootfs *r, const struct bootloader *b, const struct oneshot_env *env,
+		  char **ret_where, struct error *e);
+/* Write the trial entry and set the one-shot. Nothing is left behind on error. */
+int oneshot_arm(const struct rootfs *r, const struct bootloader *b, const struct oneshot_env *env,
+		const struct trial_boot *t, struct oneshot_armed *ret, struct error *e);
+/* Remove the trial entry and clear a one-shot that is still set (commit, cancel). Idempotent:
+ * nothing to remove is success. */
+int oneshot_disarm(const struct rootfs *r, const struct bootloader *b, const struct oneshot_env *env,
+		   int64_t txn, struct error *e);
+
+/* The back ends; oneshot_*() above picks one by b->kind. */
+int oneshot_grub_check(const struct rootfs *r, const struct oneshot_env *env, char **ret_where, struct error *e);
+int oneshot_grub_arm(const struct rootfs *r, const struct oneshot_env *env, const struct trial_boot *t,
+		     struct oneshot_armed *ret, struct error *e);
+int oneshot_grub_disarm(const struct rootfs *r, const struct oneshot_env *env, int64_t txn, struct error *e);
+
+int oneshot_sdboot_check(const struct rootfs *r, const struct bootloader *b, const struct oneshot_env *env,
+			 char **ret_where, struct error *e);
+int oneshot_sdboot_arm(const struct rootfs *r, const struct bootloader *b, const struct oneshot_env *env,
+		       const struct trial_boot *t, struct oneshot_armed *ret, struct error *e);
+int oneshot_sdboot_disarm(const struct rootfs *r, const struct bootloader *b, const struct oneshot_env *env,
+			  int64_t txn, struct error *e);
