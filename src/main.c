@@ -129,6 +129,9 @@ static int handle_cmd_option(struct ctx *ctx, struct cmd_args *a, int c)
 	case OPT_NEXT_BOOT:
 		ctx->next_boot = true;
 		return 0;
+	case OPT_ALLOW_CONSOLE_GPU:
+		ctx->allow_console_gpu = true;
+		return 0;
 	default:
 		return -EINVAL;
 	}

@@ -148,7 +148,7 @@ out:
 const struct cmd cmd_apply = {
 	.name = "apply",
 	.options = planning_options,
-	.synopsis = "[--device SLOT]... PROFILE",
+	.synopsis = "[--device SLOT]... [--allow-console-gpu] PROFILE",
 	.summary = "apply a profile as one transaction, run the hooks, print the transaction id",
 	.help = "Asks for confirmation on a terminal (-y skips it; without a terminal -y is required).\n"
 		"Refuses (exit 3) when a finding blocks, unless --force. Applying a profile whose\n"

@@ -27,6 +27,7 @@ struct ctx {
 	bool json, yes, no_hooks, force;
 	const char *devices[32];	/* --device SLOT of plan, apply and diff (the gpu profile) */
 	size_t n_devices;
+	bool allow_console_gpu;		/* --allow-console-gpu of plan, apply and diff */
 	bool next_boot;			/* verify --next-boot */
 
 	struct rootfs *root;
@@ -57,13 +58,17 @@ enum {
 	OPT_LIMIT = 0x100,
 	OPT_DEVICE,
 	OPT_NEXT_BOOT,
+	OPT_ALLOW_CONSOLE_GPU,
 };
 
-/* --device SLOT, for the commands that plan a profile. */
+/* --device SLOT and --allow-console-gpu, for the commands that plan a profile. */
 extern const struct option planning_options[];
 #define PLANNING_OPTIONS_HELP \
 	"  --device SLOT  for the gpu profile: pass this device's slot (01:00 or 0000:01:00.0; repeatable)\n" \
-	"                 instead of every GPU the host does not use for its console\n"
+	"                 instead of every GPU the host does not use for its console\n" \
+	"  --allow-console-gpu  let the host's console GPU go to vfio-pci: lifts only that blocking\n" \
+	"                 finding, and needs a way back (the default-route NIC stays with the host,\n" \
+	"                 or console=ttyS... on the command line)\n"
 
 extern const struct cmd cmd_snapshot, cmd_history, cmd_show, cmd_diff, cmd_rollback, cmd_recover, cmd_profiles,
 	cmd_plan, cmd_apply, cmd_scan, cmd_verify;

@@ -51,7 +51,7 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 const struct cmd cmd_plan = {
 	.name = "plan",
 	.options = planning_options,
-	.synopsis = "[--device SLOT]... PROFILE",
+	.synopsis = "[--device SLOT]... [--allow-console-gpu] PROFILE",
 	.summary = "what apply would do: a diff per file, the hooks, the findings; changes nothing",
 	.help = "Exit 3 when a finding would make apply refuse.\n\n" PLANNING_OPTIONS_HELP,
 	.min_args = 1,

@@ -67,6 +67,7 @@ static void kernel_facts_clear(struct kernel_facts *kf)
 
 const struct option planning_options[] = {
 	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ "allow-console-gpu", no_argument, NULL, OPT_ALLOW_CONSOLE_GPU },
 	{ 0 },
 };
 
@@ -117,7 +118,7 @@ int planned_make(struct ctx *ctx, const char *name, struct planned *ret)
 		k = -EINVAL;
 	}
 	if (k == 0)
-		k = plan_make(ctx->root, ctx->sysfs, &pl.hw, pl.profile, &pl.plan, &ctx->err);
+		k = plan_make(ctx->root, ctx->sysfs, &pl.hw, pl.profile, ctx->allow_console_gpu, &pl.plan, &ctx->err);
 	kernel_facts_clear(&kf);
 	if (k < 0) {
 		planned_clear(&pl);

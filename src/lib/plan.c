@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmdline.h"
+#include "console-gpu.h"
 #include "grubfile.h"
 #include "hooks.h"
 #include "managed.h"
@@ -554,7 +555,7 @@ int plan_vfio_ids(const struct rootfs *r, const char *sysfs, struct vfio_ids_ori
 }
 
 int plan_make(const struct rootfs *r, const char *sysfs, const struct hw *hw, const struct profile *p,
-	      struct plan *ret, struct error *e)
+	      bool allow_console_gpu, struct plan *ret, struct error *e)
 {
 	struct workspace w = { 0 };
 	struct plan out = { 0 };
@@ -590,9 +591,11 @@ int plan_make(const struct rootfs *r, const char *sysfs, const struct hw *hw, co
 		k = plan_ids_findings(&out.ids, &out.findings, &out.n_findings);
 	if (k == 0 && out.ids.list)
 		k = safety_check_ids_list(hw, out.ids.list, out.ids.on_cmdline ? "the kernel command line" : out.ids.file,
-					  &out.vfio, &out.findings, &out.n_findings);
+					  &out.vfio, allow_console_gpu, &out.findings, &out.n_findings);
 	if (k == 0)
-		k = safety_check(hw, p, &out.vfio, &out.findings, &out.n_findings);
+		k = safety_check(hw, p, &out.vfio, allow_console_gpu, &out.findings, &out.n_findings);
+	if (k == 0 && allow_console_gpu)
+		k = console_gpu_findings(hw, &out.vfio, out.effective_cmdline, &out.findings, &out.n_findings);
 	if (k == 0)
 		k = check_unread_file(&w, p, &out);
 	if (k == 0)

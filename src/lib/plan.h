@@ -25,10 +25,12 @@ struct plan {
 };
 
 /* Pure with respect to the system: reads the managed files, changes nothing. hw: the machine
- * (vfio-pci targets and the safety findings); NULL leaves both out. Errors: a
+ * (vfio-pci targets and the safety findings); NULL leaves both out. allow_console_gpu
+ * (--allow-console-gpu): the console finding becomes a warning, and console-gpu.h's findings
+ * (the way back, the framebuffer) are added. Errors: a
  * file the editors cannot edit safely (EXIT_BAD_INPUT, with file and line), I/O. */
 int plan_make(const struct rootfs *r, const char *sysfs, const struct hw *hw, const struct profile *p,
-	      struct plan *ret, struct error *e);
+	      bool allow_console_gpu, struct plan *ret, struct error *e);
 void plan_clear(struct plan *p);
 /* The ids= list the next boot gives vfio-pci with the files as they are (for scan). */
 int plan_vfio_ids(const struct rootfs *r, const char *sysfs, struct vfio_ids_origin *ret, struct error *e);

@@ -3,6 +3,7 @@
  *  Owns: vfio_plan_make() and the safety checks. Must not: include plan.h or call into the plan
  *  (findings go through findings.h), or read the system (the hw snapshot is all it looks at). */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,12 +222,37 @@ static const char *role_hint(unsigned roles)
 {
 	if (roles & HW_ROLE_CONSOLE)
 		return "the host would boot to a black screen: keep a GPU for the host (pass another one, or use the "
-		       "gpu profile, which binds only the chosen card), or go ahead with --force on a headless host "
-		       "you reach over the network";
+		       "gpu profile, which binds only the chosen card); to pass the console GPU on purpose, plan again "
+		       "with --allow-console-gpu, which lifts only this finding and asks for a way back";
 	if (roles & HW_ROLE_ROOT_DISK)
 		return "the host would not find its root file system and stop in the initramfs: do not blacklist or "
 		       "pass through that controller's driver, nor any driver of its chain ('iommuctl scan' shows it)";
 	return "the host would boot without its network: keep that NIC's driver, or pass through a different NIC";
+}
+
+/* --allow-console-gpu lifts the console role and nothing else: a finding about a device (or chain)
+ * that is only the console becomes a warning with its own id; one whose device the host also needs
+ * for its root disk or network keeps blocking, under the id of that other role. */
+static int role_finding(struct finding **f, size_t *nf, unsigned roles, bool allow_console, const char *fmt, ...)
+	_printf_(5, 6);
+static int role_finding(struct finding **f, size_t *nf, unsigned roles, bool allow_console, const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL;
+	va_list ap;
+	int k;
+
+	va_start(ap, fmt);
+	k = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (k < 0)
+		return -ENOMEM;
+	if (allow_console && roles == HW_ROLE_CONSOLE)
+		return finding_add(f, nf, FINDING_WARNING, SAFETY_CONSOLE_ALLOWED,
+				   "the host's screen goes dark when vfio-pci binds the card; keep the way back below",
+				   "allowed by --allow-console-gpu: %s", msg);
+	if (allow_console && (roles & HW_ROLE_CONSOLE))
+		roles &= ~(unsigned)HW_ROLE_CONSOLE;
+	return finding_add(f, nf, FINDING_BLOCKING, role_finding_id(roles), role_hint(roles), "%s", msg);
 }
 
 /* The module a device is driven by now, or would be by its first candidate. */
@@ -263,7 +289,7 @@ static const char *role_loss(unsigned role)
  * only a dependency (libahci, virtio_ring, nvme_core) is loaded with its user whatever the
  * blacklist says, so it is not in the chain. Marks in reported the devices it found. */
 static int check_blacklist_chains(const struct hw *hw, const struct vfio_plan *v, const char *m, bool *reported,
-				  struct finding **f, size_t *nf)
+				  bool allow_console, struct finding **f, size_t *nf)
 {
 	for (size_t c = 0; c < hw->n_chains; c++) {
 		const struct hw_chain *ch = &hw->chains[c];
@@ -276,7 +302,7 @@ static int check_blacklist_chains(const struct hw *hw, const struct vfio_plan *v
 			continue;
 		if (!(chain = hw_chain_describe(ch, hw_role_name(ch->role))))
 			return -ENOMEM;
-		k = finding_add(f, nf, FINDING_BLOCKING, role_finding_id(ch->role), role_hint(ch->role),
+		k = role_finding(f, nf, ch->role, allow_console,
 				"%s: blacklisting %s stops %s from appearing (udev loads it by the modalias of %s%s, and "
 				"that is the load a blacklist stops)%s; the host needs %s: %s", chain, m, role_loss(ch->role),
 				l->driver ? "" : "the unbound ", l->node,
@@ -290,8 +316,8 @@ static int check_blacklist_chains(const struct hw *hw, const struct vfio_plan *v
 	return 0;
 }
 
-static int check_blacklist(const struct hw *hw, const struct profile *p, const struct vfio_plan *v, struct finding **f,
-			   size_t *nf)
+static int check_blacklist(const struct hw *hw, const struct profile *p, const struct vfio_plan *v, bool allow_console,
+			   struct finding **f, size_t *nf)
 {
 	_cleanup_free_ bool *reported = calloc(hw->n_devs ? hw->n_devs : 1, sizeof(bool));
 
@@ -307,7 +333,7 @@ static int check_blacklist(const struct hw *hw, const struct profile *p, const s
 			if (*c == '-')
 				*c = '_';
 		memset(reported, 0, hw->n_devs * sizeof(bool));
-		if ((k = check_blacklist_chains(hw, v, m, reported, f, nf)) < 0)
+		if ((k = check_blacklist_chains(hw, v, m, reported, allow_console, f, nf)) < 0)
 			return k;
 		for (size_t i = 0; i < hw->n_devs; i++) {
 			const struct pci_function *d = &hw->devs[i];
@@ -315,7 +341,7 @@ static int check_blacklist(const struct hw *hw, const struct profile *p, const s
 			if (is_target(v, i) || reported[i] || !driven_by(d, m))
 				continue;
 			if (d->roles)
-				k = finding_add(f, nf, FINDING_BLOCKING, role_finding_id(d->roles), role_hint(d->roles),
+				k = role_finding(f, nf, d->roles, allow_console,
 						"blacklisting %s takes the driver of %s %s %s, which the host needs: %s", m,
 						d->slot, d->vendor_name, d->device_name, d->role_why);
 			else
@@ -347,8 +373,8 @@ static int chains_of(const struct hw *hw, size_t dev, struct strbuf *sb)
 	return 0;
 }
 
-static int check_claims(const struct hw *hw, const struct profile *p, const struct vfio_plan *v, struct finding **f,
-			size_t *nf)
+static int check_claims(const struct hw *hw, const struct profile *p, const struct vfio_plan *v, bool allow_console,
+			struct finding **f, size_t *nf)
 {
 	for (size_t i = 0; i < hw->n_devs; i++) {
 		const struct pci_function *d = &hw->devs[i];
@@ -373,7 +399,7 @@ static int check_claims(const struct hw *hw, const struct profile *p, const stru
 
 			k = chains_of(hw, i, &chains);
 			if (k == 0)
-				k = finding_add(f, nf, FINDING_BLOCKING, role_finding_id(d->roles), role_hint(d->roles),
+				k = role_finding(f, nf, d->roles, allow_console,
 						"vfio-pci would take %s %s %s (%s%s), which the host needs: %s%s", d->slot,
 						d->vendor_name, d->device_name, is_target(v, i) ? "" : "ids=",
 						is_target(v, i) ? "chosen" : by, d->role_why, strbuf_str(&chains));
@@ -453,8 +479,8 @@ static int check_platform(const struct hw *hw, const struct profile *p, const st
 	return k;
 }
 
-int safety_check(const struct hw *hw, const struct profile *p, const struct vfio_plan *v, struct finding **f,
-		 size_t *nf)
+int safety_check(const struct hw *hw, const struct profile *p, const struct vfio_plan *v, bool allow_console,
+		 struct finding **f, size_t *nf)
 {
 	int k;
 
@@ -467,14 +493,14 @@ int safety_check(const struct hw *hw, const struct profile *p, const struct vfio
 			     "which devices the host needs", hw->holes.n,
 			     hw->holes.first ? hw->holes.first : "unknown")) < 0)
 		return k;
-	if ((k = check_platform(hw, p, v, f, nf)) < 0 || (k = check_blacklist(hw, p, v, f, nf)) < 0 ||
-	    (k = check_claims(hw, p, v, f, nf)) < 0)
+	if ((k = check_platform(hw, p, v, f, nf)) < 0 || (k = check_blacklist(hw, p, v, allow_console, f, nf)) < 0 ||
+	    (k = check_claims(hw, p, v, allow_console, f, nf)) < 0)
 		return k;
 	return check_groups(hw, v, f, nf);
 }
 
 int safety_check_ids_list(const struct hw *hw, const char *list, const char *source, const struct vfio_plan *v,
-			  struct finding **f, size_t *nf)
+			  bool allow_console, struct finding **f, size_t *nf)
 {
 	_cleanup_free_ char *copy = strdup(list);
 	char *save = NULL;
@@ -491,7 +517,7 @@ int safety_check_ids_list(const struct hw *hw, const char *list, const char *sou
 			const struct pci_function *d = &hw->devs[i];
 
 			if (d->roles && !is_target(v, i) && id_matches(e, d))
-				k = finding_add(f, nf, FINDING_BLOCKING, role_finding_id(d->roles), role_hint(d->roles),
+				k = role_finding(f, nf, d->roles, allow_console,
 						"vfio-pci would take %s %s %s (ids=%s, from %s), which the host needs: %s",
 						d->slot, d->vendor_name, d->device_name, e, source, d->role_why);
 		}

@@ -27,13 +27,19 @@ void vfio_plan_clear(struct vfio_plan *v);
  * that take the console, the root disk's controller, the default-route NIC or another host
  * device; ids= that match more than the chosen devices; groups shared with devices that stay;
  * no IOMMU in the firmware, no virtualization in the CPU. */
-int safety_check(const struct hw *hw, const struct profile *p, const struct vfio_plan *v, struct finding **f,
-		 size_t *nf);
+int safety_check(const struct hw *hw, const struct profile *p, const struct vfio_plan *v, bool allow_console,
+		 struct finding **f, size_t *nf);
+
+/* The id of a console finding that allow_console (--allow-console-gpu) turned into a warning: a
+ * device or chain whose only role is the console. With allow_console, a device that is the
+ * console and also the root disk's controller or the default-route NIC still blocks, under the
+ * id of that other role. */
+#define SAFETY_CONSOLE_ALLOWED "console-gpu-allowed"
 
 /* The entries of an ids= list vfio-pci gets besides the plan's own (an administrator's list on the
  * kernel command line that apply extends and keeps): one that matches a device the host needs
  * (console, root disk, default-route NIC) is a blocking finding, as check_claims() makes for the
  * plan's ids. source names where the list is, for the message. */
 int safety_check_ids_list(const struct hw *hw, const char *list, const char *source, const struct vfio_plan *v,
-			  struct finding **f, size_t *nf);
+			  bool allow_console, struct finding **f, size_t *nf);
 
