@@ -116,6 +116,8 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 		/* verify chooses the same devices from this note. */
 		for (size_t i = 0; i < ctx->n_devices; i++)
 			strbuf_appendf(&note, "%s--device %s", i ? " " : "", ctx->devices[i]);
+		if (ctx->allow_console_gpu)
+			strbuf_appendf(&note, "%s--allow-console-gpu", note.len ? " " : "");
 		req.note = note.len ? note.buf : NULL;
 		if (!confirmed(ctx, &pl)) {
 			r = ctx_fail(ctx);

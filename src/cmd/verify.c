@@ -5,6 +5,7 @@
  * function bound to vfio-pci, every target's group wholly passed through. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <time.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "cmd.h"
 #include "cmdline.h"
 #include "initramfs.h"
+#include "iomem.h"
 #include "kmods.h"
 #include "modload.h"
 #include "planning.h"
@@ -24,6 +26,7 @@
 struct check {
 	char *id, *message, *hint;
 	bool ok;
+	bool unknown;		/* could not be decided from what this user can read: not ok, not a failure */
 	bool next_boot;		/* about the next boot, not the running system */
 };
 
@@ -305,6 +308,65 @@ static void check_devices(struct checks *c, const struct hw *hw, const struct vf
 	}
 }
 
+/* ---- the firmware framebuffer ---- */
+
+/* A GPU target holds no firmware framebuffer range any more (BOOTFB, efifb, simple-framebuffer,
+ * vesafb in <procfs>/iomem inside a range named after its slot): vfio-pci removes it when it binds
+ * the card (measured on Debian's 6.1 and 6.12 under OVMF, fixtures/iomem/console-gpu-efi). A reader
+ * without CAP_SYS_ADMIN sees every address as 0; the nesting still shows a range inside the card,
+ * but one elsewhere cannot be placed: that check is unknown, not passed. */
+static void check_framebuffer(struct checks *c, const struct ctx *ctx, const struct hw *hw, const struct vfio_plan *v)
+{
+	_cleanup_free_ char *text = NULL;
+	struct iomem m = { 0 };
+	bool any = false;
+
+	for (size_t i = 0; i < v->n_targets; i++)
+		any |= pci_is_gpu(&hw->devs[v->targets[i]]);
+	if (!any)
+		return;
+	if (!(text = read_text(ctx->procfs, "iomem"))) {
+		check_add(c, false, "framebuffer-released", "run verify with --procfs pointing at a mounted procfs",
+			  "%s/iomem cannot be read", ctx->procfs);
+		return;
+	}
+	if (iomem_parse(text, &m) < 0) {
+		c->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < v->n_targets; i++) {
+		const struct pci_function *d = &hw->devs[v->targets[i]];
+		const struct iomem_entry *fb = NULL, *bar = NULL;
+		enum iomem_fb r;
+
+		if (!pci_is_gpu(d))
+			continue;
+		r = iomem_framebuffer_in(&m, d->slot, &fb, &bar);
+		if (r == IOMEM_FB_INSIDE)
+			check_add(c, false, "framebuffer-released",
+				  "the firmware framebuffer still holds the card: check dmesg for vfio-pci and for "
+				  "'vgaarb: deactivate vga console' (vfio-pci removes it when it binds the card, Linux "
+				  "6.0 and later); a driver bound before vfio-pci may keep it",
+				  "%s %s still holds the firmware framebuffer: '%s' %" PRIx64 "-%" PRIx64 " inside its "
+				  "range %" PRIx64 "-%" PRIx64 " in %s/iomem%s", d->slot, d->class_name, fb->name,
+				  fb->start, fb->end, bar->start, bar->end, ctx->procfs,
+				  m.zeroed ? " (nested under it; the addresses are hidden from this user)" : "");
+		else if (r == IOMEM_FB_UNKNOWN) {
+			check_add(c, false, "framebuffer-released", NULL,
+				  "unknown: %s/iomem shows every address as 0 to this user (it takes CAP_SYS_ADMIN), and "
+				  "'%s' cannot be placed relative to %s; run verify as root", ctx->procfs, fb->name,
+				  d->slot);
+			c->v[c->n - 1].unknown = !c->oom;
+		} else
+			check_add(c, true, "framebuffer-released", NULL,
+				  "no firmware framebuffer range (BOOTFB, efifb, simple-framebuffer, vesafb) inside "
+				  "%s's ranges in %s/iomem%s", d->slot, ctx->procfs,
+				  m.zeroed ? " (the addresses are hidden from this user; no framebuffer range is left "
+					     "at all)" : "");
+	}
+	iomem_clear(&m);
+}
+
 /* ---- vfio-pci's ids list ---- */
 
 /* The list the running system gave vfio-pci: the booted command line's when it has one (it wins),
@@ -516,7 +578,8 @@ static void print_checks(const struct checks *c, bool asked)
 		if (c->v[i].next_boot && (i == 0 || !c->v[i - 1].next_boot))
 			printf("%s\n", asked ? "the next boot (--next-boot):"
 			       : "the running system booted before the last apply; the next boot gets:");
-		printf("%s  %-22s %s\n", c->v[i].ok ? "pass" : "FAIL", c->v[i].id, c->v[i].message);
+		printf("%s  %-22s %s\n", c->v[i].ok ? "pass" : c->v[i].unknown ? "????" : "FAIL", c->v[i].id,
+		       c->v[i].message);
 		if (!c->v[i].ok && c->v[i].hint)
 			printf("      %-22s next: %s\n", "", c->v[i].hint);
 	}
@@ -534,6 +597,8 @@ static void print_json(const struct checks *c, bool all_ok, const char *profile,
 
 		json_object_object_add(x, "id", json_object_new_string(c->v[i].id));
 		json_object_object_add(x, "ok", json_object_new_boolean(c->v[i].ok));
+		json_object_object_add(x, "status", json_object_new_string(c->v[i].ok ? "pass" : c->v[i].unknown ? "unknown"
+													     : "fail"));
 		json_object_object_add(x, "message", json_object_new_string(c->v[i].message ? c->v[i].message : ""));
 		json_object_object_add(x, "hint", c->v[i].hint ? json_object_new_string(c->v[i].hint) : NULL);
 		json_object_object_add(x, "next_boot", json_object_new_boolean(c->v[i].next_boot));
@@ -621,6 +686,7 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 	check_modules(&c, ctx, pl.profile);
 	check_modload(&c, ctx);
 	check_devices(&c, &pl.hw, &pl.plan.vfio);
+	check_framebuffer(&c, ctx, &pl.hw, &pl.plan.vfio);
 	if (running_ids(ctx, &pl.plan, &ids) < 0)
 		c.oom = true;
 	else
@@ -634,8 +700,9 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 		error_set(&ctx->err, EXIT_IO, "out of memory");
 		k = ctx_fail(ctx);
 	} else {
+		/* An unknown check is not passed, and not a failure either. */
 		for (size_t i = 0; i < c.n; i++)
-			all_ok &= c.v[i].ok;
+			all_ok &= c.v[i].ok || c.v[i].unknown;
 		if (ctx->json) {
 			print_json(&c, all_ok, name, &ids, &pl.plan.ids);
 		} else {
@@ -657,21 +724,25 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 static const struct option options[] = {
 	{ "device", required_argument, NULL, OPT_DEVICE },
 	{ "next-boot", no_argument, NULL, OPT_NEXT_BOOT },
+	{ "allow-console-gpu", no_argument, NULL, OPT_ALLOW_CONSOLE_GPU },
 	{ 0 },
 };
 
 const struct cmd cmd_verify = {
 	.name = "verify",
-	.synopsis = "[--next-boot] [--device SLOT]... [PROFILE]",
+	.synopsis = "[--next-boot] [--device SLOT]... [--allow-console-gpu] [PROFILE]",
 	.summary = "check the running system against the last applied (or the named) profile",
 	.help = "From sysfs and procfs only: the booted command line has the profile's parameters, an\n"
 		"IOMMU is active with groups and interrupt remapping, the profile's modules are loaded\n"
 		"and its blacklisted ones are not, each target function is bound to vfio-pci and its\n"
-		"group holds nothing else. With --next-boot, or by itself when the machine booted before\n"
+		"group holds nothing else, and a GPU target holds no firmware framebuffer range in\n"
+		"/proc/iomem any more (unknown, not passed, where this user sees zeroed addresses and\n"
+		"the range cannot be placed). With --next-boot, or by itself when the machine booted before\n"
 		"the last apply: the default grub entry carries the parameters and each installed kernel's\n"
 		"initramfs holds the profile's modprobe.d files and modules. One line per check; exit 1\n"
 		"when one fails.\n\n"
-		"  --next-boot    also check what the next boot gets\n" PLANNING_OPTIONS_HELP,
+		"  --next-boot    also check what the next boot gets\n" PLANNING_OPTIONS_HELP
+		"                 (verify takes it as apply did; it changes no check)\n",
 	.options = options,
 	.min_args = 0,
 	.max_args = 1,

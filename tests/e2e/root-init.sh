@@ -25,6 +25,10 @@ mkdir -p /tmp /e2e
 log() { echo "e2e-init: $*"; }
 now() { read -r up _ </proc/uptime; echo "${up%.*}"; }
 log "root mounted; started at $(now) s"
+# What holds the cards' memory before any driver of the root's coldplug binds them: the firmware
+# framebuffer (efifb under OVMF) sits inside the boot VGA's BAR until vfio-pci or a DRM driver
+# removes it. The console-gpu scenario compares this with /proc/iomem after the coldplug.
+cat /proc/iomem >/e2e/iomem-before.txt
 
 for f in /sys/bus/pci/devices/*; do
 	a=$(cat "$f/modalias")
@@ -49,6 +53,8 @@ for f in /sys/bus/pci/devices/*; do
 	echo "${f##*/} ${drv:--}"
 done >/e2e/drivers.txt
 cat /proc/cmdline >/e2e/cmdline.txt
+cat /proc/iomem >/e2e/iomem-after.txt
+cat /proc/fb >/e2e/fb.txt 2>/dev/null
 cat /proc/modules >/e2e/modules.txt
 ls /sys/class/iommu >/e2e/iommu.txt 2>&1
 grep -c 'IR-' /proc/interrupts >/e2e/ir-lines.txt

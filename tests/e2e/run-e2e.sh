@@ -16,6 +16,13 @@
 #           disk's controller) is applied with --force; the boot cannot mount the root, the
 #           initramfs rescue loads ahci by name, mounts the disk on /mnt and runs
 #           "iommuctl --root /mnt rollback"; the next boot mounts the root and verify passes.
+#   console-gpu  the host's only GPU, the boot VGA holding OVMF's framebuffer (efifb), passed through
+#           on purpose: host-side "apply --device 00:01 --allow-console-gpu gpu" against
+#           fixtures/hw/q35-console-gpu-efi-6.12 (no --force: the way back is the NIC of the default
+#           route), then UEFI boots (OVMF) of both 6.1 and 6.12 with what it wrote; the guest's
+#           /proc/iomem shows efifb inside the card's BAR before the coldplug and nothing after,
+#           the card and its HDA function are on vfio-pci, and verify (framebuffer-released
+#           included) passes in the guest. Skips when OVMF is not installed.
 #
 # The guest's PCI layout is the one recorded in the fixture's CAPTURE.md (the QEMU command line
 # is read from there), so the slots iommuctl planned for are the slots the guest has. Results
@@ -40,6 +47,8 @@ export PATH=$PATH:/usr/sbin:/sbin
 . "$here/e2e-lib.sh"
 
 scenarios=${E2E_SCENARIOS:-intel amd rescue}
+ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.fd
+ovmf_vars=/usr/share/OVMF/OVMF_VARS_4M.fd
 boot_timeout=${E2E_BOOT_TIMEOUT:-420}
 
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
@@ -52,6 +61,11 @@ for t in depmod mke2fs debugfs cpio dpkg-deb timeout; do
 	command -v "$t" >/dev/null || skip_all "$t is not installed (see tools/debian-packages.txt)"
 done
 [ -x "$IOMMUCTL" ] || skip_all "no iommuctl binary at $IOMMUCTL (build first)"
+if [[ " $scenarios " == *" console-gpu "* ]] && { [ ! -f "$ovmf_code" ] || [ ! -f "$ovmf_vars" ]; }; then
+	[ "$scenarios" = console-gpu ] && skip_all "OVMF is not installed ($ovmf_code; apt-get install ovmf)"
+	scenarios=${scenarios//console-gpu/}
+	echo "# console-gpu left out: OVMF is not installed ($ovmf_code)"
+fi
 
 # asroot CMD...: run CMD with uid 0 as the file owner. Local profiles must be root-owned to be
 # read, and mke2fs -d records the owner it sees; as an ordinary user a user namespace maps us to 0.
@@ -153,7 +167,7 @@ make_initramfs() {
 	chmod 0755 "$w/init"
 	mkdir -p "$w/etc/modprobe.d" "$w/lib/modules/$kver"
 	cp "$root"/etc/modprobe.d/*.conf "$w/etc/modprobe.d/" 2>/dev/null
-	for m in ahci sd_mod nvme ext4 crc32c_generic crc32c_intel; do
+	for m in ahci sd_mod nvme virtio_pci virtio_blk ext4 crc32c_generic crc32c_intel; do
 		modprobe -d "$ktree" -S "$kver" --show-depends "$m" 2>/dev/null
 	done | sed -n 's/^insmod \([^ ]*\).*/\1/p' | sort -u | while read -r f; do
 		rel=${f#"$ktree/"}
@@ -198,6 +212,7 @@ qemu_args() {
 	line=${line%% -kernel *}
 	line=${line//file:console.raw/file:@CONSOLE@}
 	line=${line//file=root.img,/file=@ROOTIMG@,}
+	line=${line//file=OVMF_VARS.fd/file=@VARS@}
 	echo "$line"
 }
 
@@ -209,11 +224,14 @@ boot() {
 	for a in $args; do
 		a=${a//@CONSOLE@/$console}
 		a=${a//@ROOTIMG@/$4}
+		a=${a//@VARS@/$work/$name.vars}
 		q+=("$a")
 	done
 	# The capture ran with 1 GiB; the e2e guests need less (smaller memory boots faster).
 	for a in "${!q[@]}"; do [ "${q[$a]}" = -m ] && q[$((a + 1))]=512M; done
 	rm -f "$console"
+	# UEFI captures: a fresh copy of OVMF's variable store for each boot.
+	[[ "$args" != *@VARS@* ]] || cp "$ovmf_vars" "$work/$name.vars"
 	start=$(date +%s)
 	timeout "$boot_timeout" "${q[@]}" -kernel "$ecache/$3/vmlinuz" -initrd "$5" -append "$6" \
 		</dev/null >"$work/$name.qemu" 2>&1
@@ -326,7 +344,56 @@ run_gpu() {
 		console_tail "$n" 40
 		return 1
 	fi
-	check_gpu_guest "$n" "$o/e2e"
+	"${check_fn:-check_gpu_guest}" "$n" "$o/e2e"
+}
+
+# check_console_guest NAME OUTDIR: the assertions on a guest whose only GPU, the boot VGA, went to
+# vfio-pci with --allow-console-gpu.
+check_console_guest() {
+	local n=$1 o=$2 fn drv bad= p
+	local j=$o/verify.json
+	vcheck "$j" "$n: verify in the guest: every check passes (exit $(cat "$o/verify.rc" 2>/dev/null))" \
+		'd["ok"] and all(c["ok"] for c in d["checks"])' "$n"
+	vcheck "$j" "$n: framebuffer-released passes for 0000:00:01.0 (no efifb in its BAR in /proc/iomem)" \
+		'any(c["id"] == "framebuffer-released" and c["ok"] and "0000:00:01.0" in c["message"] for c in d["checks"])' "$n"
+	vcheck "$j" "$n: vfio-bound: 00:01.0 (VGA) and 00:01.1 (its HDA function); group-isolated" \
+		'all(any(c["id"] == "vfio-bound" and c["ok"] and s in c["message"] for c in d["checks"]) for s in ("00:01.0", "00:01.1")) and any(c["id"] == "group-isolated" and c["ok"] for c in d["checks"])' "$n"
+	# The kernel's word: the card and its HDA on vfio-pci, the NIC of the way back on e1000e.
+	for p in "0000:00:01.0 vfio-pci" "0000:00:01.1 vfio-pci" "0000:02:00.0 e1000e"; do
+		fn=${p% *}
+		drv=$(awk -v f="$fn" '$1 == f { print $2 }' "$o/drivers.txt" 2>/dev/null)
+		[ "$drv" = "${p#* }" ] || bad+=" $fn is on '${drv:-?}', wanted ${p#* };"
+	done
+	if [ -s "$o/drivers.txt" ] && [ -z "$bad" ]; then
+		ok "$n: guest sysfs: 00:01.0 and 00:01.1 on vfio-pci, the NIC 02:00.0 stays on e1000e"
+	else
+		not_ok "$n: guest sysfs drivers:$bad"
+		diag "$(cat "$o/drivers.txt" 2>/dev/null)"
+	fi
+	# Not hollow: the firmware framebuffer was there, inside the card's BAR, before the coldplug.
+	if grep -A1 -E '^  [0-9a-f]+-[0-9a-f]+ : 0000:00:01\.0$' "$o/iomem-before.txt" 2>/dev/null | grep -qE '^    [0-9a-f]+-[0-9a-f]+ : efifb$'; then
+		ok "$n: before the coldplug /proc/iomem has efifb inside 00:01.0's BAR: $(grep -B1 ': efifb$' "$o/iomem-before.txt" | tr -s ' ' | tr '\n' ' ')"
+	else
+		not_ok "$n: before the coldplug /proc/iomem shows no efifb inside 00:01.0 (was the boot UEFI?)"
+		diag "$(cat "$o/iomem-before.txt" 2>/dev/null)"
+	fi
+	if [ -s "$o/iomem-after.txt" ] && ! grep -qE ': (BOOTFB|efifb|simple-framebuffer|simplefb|vesafb)' "$o/iomem-after.txt"; then
+		ok "$n: after vfio-pci bound the card /proc/iomem has no firmware framebuffer range"
+	else
+		not_ok "$n: after the coldplug /proc/iomem still has a framebuffer range"
+		diag "$(grep -E -B1 'BOOTFB|efifb|simple|vesafb' "$o/iomem-after.txt" 2>/dev/null)"
+	fi
+	if grep -q 'vfio-pci 0000:00:01.0: vgaarb: deactivate vga console' "$o/dmesg.txt" 2>/dev/null; then
+		ok "$n: dmesg: vfio-pci deactivated the VGA console of 00:01.0 itself"
+	else
+		not_ok "$n: dmesg lacks 'vfio-pci 0000:00:01.0: vgaarb: deactivate vga console'"
+	fi
+	diag "$n: dmesg: $(grep -E 'efifb|fb0|vfio-pci|vgaarb: deactivate' "$o/dmesg.txt" 2>/dev/null | sed 's/^\[ *[0-9.]*\] //' | tr '\n' '|')"
+	if [ -s "$o/cmdline.txt" ] && ! grep -qE 'video=|initcall_blacklist=|nofb|efifb' "$o/cmdline.txt"; then
+		ok "$n: no framebuffer parameter on the booted command line ($(cat "$o/cmdline.txt"))"
+	else
+		not_ok "$n: the booted command line: $(cat "$o/cmdline.txt" 2>/dev/null)"
+	fi
 }
 
 scenario_intel() {
@@ -454,10 +521,34 @@ scenario_rescue() {
 	check_gpu_guest "$n" "$o/e2e"
 }
 
+fixture_console=$FIXTURES/hw/q35-console-gpu-efi-6.12
+
+# console-gpu: the boot VGA is the host's only GPU; apply passes it with --allow-console-gpu (the
+# NIC of the default route is the way back), then 6.1 and 6.12 boot under OVMF.
+scenario_console_gpu() {
+	local fx=$work/console-gpu-fixture
+	if [ ! -d "$fixture_console/sys" ]; then
+		not_ok "console-gpu: $fixture_console was not captured (tools/capture-fixture q35-console-gpu-efi-6.12)"
+		return 1
+	fi
+	# TCG's Skylake has no vmx flag; it goes back into a copy of cpuinfo (as in t0710), so that the
+	# no-virtualization finding does not block: this scenario goes through without --force.
+	mkdir -p "$fx"
+	ln -sfn "$fixture_console/sys" "$fx/sys"
+	cp -a "$fixture_console/proc" "$fx/proc"
+	cp "$fixture_console/CAPTURE.md" "$fx/"
+	sed -i '/^flags/s/$/ vmx/' "$fx/proc/cpuinfo"
+	check_fn=check_console_guest
+	run_gpu console-gpu-6.1 "$fx" '^linux-image-6\.1\.0-[0-9]+-amd64_' apply --device 00:01 --allow-console-gpu gpu
+	run_gpu console-gpu-6.12 "$fx" '^linux-image-6\.12\.[0-9]+\+deb12-amd64_' apply --device 00:01 --allow-console-gpu gpu
+	check_fn=
+}
+
 for s in $scenarios; do
 	case $s in
 	intel | amd | rescue) "scenario_$s" ;;
-	*) not_ok "unknown scenario '$s' in E2E_SCENARIOS (known: intel amd rescue)" ;;
+	console-gpu) scenario_console_gpu ;;
+	*) not_ok "unknown scenario '$s' in E2E_SCENARIOS (known: intel amd rescue console-gpu)" ;;
 	esac
 done
 diag "timing: total $(($(date +%s) - t_start)) s on $(nproc) cores"
