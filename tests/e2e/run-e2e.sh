@@ -359,13 +359,13 @@ check_console_guest() {
 	vcheck "$j" "$n: vfio-bound: 00:01.0 (VGA) and 00:01.1 (its HDA function); group-isolated" \
 		'all(any(c["id"] == "vfio-bound" and c["ok"] and s in c["message"] for c in d["checks"]) for s in ("00:01.0", "00:01.1")) and any(c["id"] == "group-isolated" and c["ok"] for c in d["checks"])' "$n"
 	# The kernel's word: the card and its HDA on vfio-pci, the NIC of the way back on e1000e.
-	for p in "0000:00:01.0 vfio-pci" "0000:00:01.1 vfio-pci" "0000:02:00.0 e1000e"; do
+	for p in "0000:00:01.0 vfio-pci" "0000:00:01.1 vfio-pci" "0000:01:00.0 e1000e"; do
 		fn=${p% *}
 		drv=$(awk -v f="$fn" '$1 == f { print $2 }' "$o/drivers.txt" 2>/dev/null)
 		[ "$drv" = "${p#* }" ] || bad+=" $fn is on '${drv:-?}', wanted ${p#* };"
 	done
 	if [ -s "$o/drivers.txt" ] && [ -z "$bad" ]; then
-		ok "$n: guest sysfs: 00:01.0 and 00:01.1 on vfio-pci, the NIC 02:00.0 stays on e1000e"
+		ok "$n: guest sysfs: 00:01.0 and 00:01.1 on vfio-pci, the NIC 01:00.0 stays on e1000e"
 	else
 		not_ok "$n: guest sysfs drivers:$bad"
 		diag "$(cat "$o/drivers.txt" 2>/dev/null)"
