@@ -326,8 +326,11 @@ static void check_framebuffer(struct checks *c, const struct ctx *ctx, const str
 	if (!any)
 		return;
 	if (!(text = read_text(ctx->procfs, "iomem"))) {
+		const char *why = strerror(errno);
+
 		check_add(c, false, "framebuffer-released", "run verify with --procfs pointing at a mounted procfs",
-			  "%s/iomem cannot be read", ctx->procfs);
+			  "unknown: %s/iomem cannot be read (%s)", ctx->procfs, why);
+		c->v[c->n - 1].unknown = !c->oom;
 		return;
 	}
 	if (iomem_parse(text, &m) < 0) {
@@ -352,9 +355,9 @@ static void check_framebuffer(struct checks *c, const struct ctx *ctx, const str
 				  fb->start, fb->end, bar->start, bar->end, ctx->procfs,
 				  m.zeroed ? " (nested under it; the addresses are hidden from this user)" : "");
 		else if (r == IOMEM_FB_UNKNOWN) {
-			check_add(c, false, "framebuffer-released", NULL,
+			check_add(c, false, "framebuffer-released", "run verify as root",
 				  "unknown: %s/iomem shows every address as 0 to this user (it takes CAP_SYS_ADMIN), and "
-				  "'%s' cannot be placed relative to %s; run verify as root", ctx->procfs, fb->name,
+				  "'%s' cannot be placed relative to %s", ctx->procfs, fb->name,
 				  d->slot);
 			c->v[c->n - 1].unknown = !c->oom;
 		} else
