@@ -92,7 +92,7 @@ int console_gpu_findings(const struct hw *hw, const struct vfio_plan *v, const c
 				   "read it), then plan again; --force goes ahead without a way back",
 				   "the console GPU goes to vfio-pci, and the host would keep no way back: no NIC "
 				   "of a default route stays with it and the next boot's command line has no serial "
-				   "console= (%s)", next_cmdline ? next_cmdline : "unknown");
+				   "console= (it will be: %s)", next_cmdline ? next_cmdline : "unknown");
 	if (nics.len)
 		k = finding_add(f, nf, FINDING_INFO, "console-gpu-way-back",
 				"apply it with `iommuctl apply --trial`, so that a boot that fails falls back to the "
