@@ -173,7 +173,7 @@ sys.exit(0 if [c for c in d["checks"] if c["id"] == "framebuffer-released" and c
 		diag "$($PYTHON -c 'import json,sys; print([c for c in json.load(open(sys.argv[1]))["checks"] if c["id"] == "framebuffer-released"])' "$j" 2>&1)" "$(cat "$TEST_TMP/fb.err")"
 	fi
 }
-for k in 6.1 6.12; do
+for k in 6.1 6.12 6.1-esp 6.12-esp; do
 	fb_check "$measured/$k-before" fail "'efifb' c0000000-c03e7fff inside its range c0000000-c0ffffff"
 	fb_check "$measured/$k-after" pass "no firmware framebuffer range"
 	fb_check "$measured/$k-before-user" fail "nested under it; the addresses are hidden from this user"
