@@ -2,7 +2,8 @@
 /* verify.c — `iommuctl verify [PROFILE]`: does the running system (sysfs, procfs) show what the
  * profile intends? Parameters on the booted command line, an active IOMMU with groups and
  * interrupt remapping, the profile's modules loaded and its blacklisted ones not, every target
- * function bound to vfio-pci, every target's group wholly passed through. */
+ * function bound to vfio-pci, every target's group wholly passed through, no firmware
+ * framebuffer left in a GPU target (/proc/iomem). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
