@@ -21,8 +21,9 @@
 #           fixtures/hw/q35-console-gpu-efi-6.12 (no --force: the way back is the NIC of the default
 #           route), then UEFI boots (OVMF) of both 6.1 and 6.12 with what it wrote; the guest's
 #           /proc/iomem shows efifb inside the card's BAR before the coldplug and nothing after,
-#           the card and its HDA function are on vfio-pci, and verify (framebuffer-released
-#           included) passes in the guest. Skips when OVMF is not installed.
+#           the card and its HDA function are on vfio-pci, the NIC stays on e1000e, and verify
+#           (framebuffer-released included) passes in the guest, as root and as uid 65534 (who
+#           sees zeroed addresses). Skips when OVMF is not installed. (t0820 in tests/meson.build)
 #
 # The guest's PCI layout is the one recorded in the fixture's CAPTURE.md (the QEMU command line
 # is read from there), so the slots iommuctl planned for are the slots the guest has. Results
