@@ -47,6 +47,14 @@ else
 	not_ok "scan: console devices '$console', wanted 0000:00:01.0"
 fi
 
+# ---- the gpu profile without --device takes no console GPU, and says how ----
+run_cmd "$IOMMUCTL" --root "$r" --sysfs "$fx/sys" --procfs "$fx/proc" plan gpu
+if [ "$rc" = 3 ] && [[ "$err" == *"but the host's console: 0000:00:01.0"*"--device SLOT and add --allow-console-gpu"* ]]; then
+	ok "plan gpu without --device: no GPU but the console's; the message says --device and --allow-console-gpu (exit 3)"
+else
+	not_ok "plan gpu without --device: exit $rc"; diag "$err"
+fi
+
 # ---- without the flag: refused; with it: planned ----
 plan_json "$fx" "$r" "$TEST_TMP/no-flag.json" --device 00:01 gpu
 if [ "$rc" = 3 ] && has_finding "$TEST_TMP/no-flag.json" blocking:takes-console &&

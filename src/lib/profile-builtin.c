@@ -292,9 +292,13 @@ static int fill_gpu(struct profile *p, const struct host_facts *f, struct error 
 	}
 	if (p->vfio_devices.n)
 		return 0;
+	if (!consoles.len)
+		return error_set(e, EXIT_REFUSED, "the gpu profile found no GPU to pass through: this host has no GPU "
+				 "(see 'iommuctl scan')"), -EPERM;
 	return error_set(e, EXIT_REFUSED,
-			 "the gpu profile found no GPU to pass through: %s; choose one with --device SLOT "
-			 "(see 'iommuctl scan')", consoles.len ? strbuf_str(&consoles) : "this host has no GPU"),
+			 "the gpu profile found no GPU to pass through but the host's console: %s; to pass that one on "
+			 "purpose, name it with --device SLOT and add --allow-console-gpu (see 'iommuctl scan')",
+			 strbuf_str(&consoles)),
 	       -EPERM;
 }
 
