@@ -31,7 +31,8 @@
 #
 # Environment: IOMMUCTL, SRCDIR, BUILDDIR (set by meson; for a manual run they default to this
 # checkout and build-tests/), E2E_SCENARIOS, E2E_BOOT_TIMEOUT (seconds per boot, default 420),
-# E2E_KEEP=1 (keep the scratch directory: images, consoles, what the guests wrote).
+# E2E_KEEP=1 (keep the scratch directory: images, consoles, what the guests wrote), E2E_OVMF_CODE
+# (where OVMF is looked for; only to try the skip, the fixture names the real path).
 # Kernels: tests/kernels/fetch-kernels.sh BUILDDIR/kernel-cache; the whole module trees are
 # extracted once into BUILDDIR/kernel-cache/e2e/KVER (about 400 MB for 6.1, 120 MB for 6.12).
 # Skips (TAP "1..0 # SKIP") when QEMU or another tool is missing or the kernels cannot be had.
@@ -48,7 +49,7 @@ export PATH=$PATH:/usr/sbin:/sbin
 . "$here/e2e-lib.sh"
 
 scenarios=${E2E_SCENARIOS:-intel amd rescue}
-ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.fd
+ovmf_code=${E2E_OVMF_CODE:-/usr/share/OVMF/OVMF_CODE_4M.fd}	# E2E_OVMF_CODE: for the skip test only
 ovmf_vars=/usr/share/OVMF/OVMF_VARS_4M.fd
 boot_timeout=${E2E_BOOT_TIMEOUT:-420}
 
