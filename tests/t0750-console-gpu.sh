@@ -119,6 +119,14 @@ else
 	not_ok "blacklist bochs e1000e with the flag"; show "$TEST_TMP/nonic.json"
 fi
 
+# A plan that takes no console device: the option says it changed nothing, and asks for no way back.
+plan_json "$fx" "$r" "$TEST_TMP/unused.json" --allow-console-gpu vfio
+if [ "$rc" = 0 ] && has_finding "$TEST_TMP/unused.json" info:console-gpu-unused && ! finding_ids "$TEST_TMP/unused.json" 2>/dev/null | grep -q 'console-gpu-way-back'; then
+	ok "plan --allow-console-gpu vfio (no console device taken): console-gpu-unused, no way-back finding"
+else
+	not_ok "console-gpu-unused"; show "$TEST_TMP/unused.json"
+fi
+
 # ---- the way back, both ways ----
 noroute=$(fixture_copy noroute)
 sed -i '/^flags/s/$/ vmx/' "$noroute/proc/cpuinfo"
