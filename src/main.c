@@ -11,7 +11,7 @@
 
 static const struct cmd *const commands[] = {
 	&cmd_scan, &cmd_profiles, &cmd_plan, &cmd_apply, &cmd_verify, &cmd_diff, &cmd_history, &cmd_show, &cmd_rollback, &cmd_snapshot,
-	&cmd_recover, &cmd_commit,
+	&cmd_recover, &cmd_commit, &cmd_boot_check,
 };
 
 enum {
