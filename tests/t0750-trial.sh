@@ -246,4 +246,22 @@ check "show: first boot failed, rolled back by 5" json_check "$TEST_TMP/.out" \
 expect_exit 0 "show 5" ic show 5
 contains "the rollback says why" "$out" "first boot after the commit failed its check"
 net up
+
+# ---- a trial boot that never reaches its check (a panic, emergency mode, a power cycle) ----
+rm -f "$TEST_TMP/rebooted"
+boot 99999999-9999-9999-9999-999999999999 "root=UUID=2d6d ro quiet"
+expect_exit 0 "apply --trial once more" ic -y apply --trial vfio
+expect_exit 0 "boot-check in the boot that armed it: the trial is not booted yet" ic boot-check
+check "... it stays armed" test "$(sql "$root" 'SELECT state FROM trial WHERE txn = 6')" = armed
+# GRUB booted the trial entry, which panicked; panic=10 rebooted into the default entry.
+grub-editenv "$root/boot/grub/grubenv" unset next_entry
+boot aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa "root=UUID=2d6d ro quiet"
+expect_exit 0 "boot-check --json in the old boot after it" ic --json boot-check
+check "it records the trial as failed, lost before its check" json_check "$TEST_TMP/.out" \
+	'd["check"] == "lost-trial" and d["trial"] == 6 and not d["ok"] and "did not reach its check" in d["outcome"]'
+check "no reboot: this boot is the old configuration" test ! -e "$TEST_TMP/rebooted"
+check "the trial file is removed" test ! -e "$root/boot/grub/iommuctl-trial.cfg"
+check "the managed files are as before" test "$(etc_state "$root")" = "$pristine"
+expect_exit 0 "history" ic history
+check "history says failed" sh -c "echo \"$out\" | grep -Eq '^ *6 +trial +failed .*did not reach its check'"
 plan_late
