@@ -106,6 +106,14 @@ fake_fs ext2
 check "nothing was written after the refusals" test "$(etc_state "$root")" = "$pristine" -a ! -e "$root/etc/grub.d/45_iommuctl_trial"
 check "grubenv is untouched" test "$(grub-editenv "$root/boot/grub/grubenv" list)" = ""
 
+# GRUB on ESPs that proxmox-boot-tool manages (a ZFS root on BIOS): grubenv is on unmounted ESPs.
+zfs=$(new_root pve8-zfs)
+zfs_before=$(manifest "$zfs")
+expect_exit 3 "apply --trial on a proxmox-boot-tool GRUB host is refused" \
+	"$IOMMUCTL" --root "$zfs" --sysfs "$S" --procfs "$P" -y apply --trial vfio
+contains "... because grubenv lives on the unmounted ESPs" "$err" "its grubenv and grub.cfg live on each ESP, which is not mounted"
+check "... and nothing under /etc changed" test "$(manifest "$zfs")" = "$zfs_before"
+
 # ---- apply --trial on a GRUB root ----
 cfg_before=$(sha256sum <"$root/boot/grub/grub.cfg.base")
 expect_exit 0 "apply --trial vfio" ic -y apply --trial vfio
