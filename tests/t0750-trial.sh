@@ -69,7 +69,7 @@ boot() {
 	case "$2" in *modules-load=*vfio*) printf 'vfio 1 0 - Live 0x0\nvfio_iommu_type1 1 0 - Live 0x0\nvfio_pci 1 0 - Live 0x0\n' >>"$P/modules" ;; esac
 	[ -z "${3:-}" ] || printf 'vfio 1 0 - Live 0x0\nvfio_iommu_type1 1 0 - Live 0x0\nvfio_pci 1 0 - Live 0x0\n' >>"$P/modules"
 }
-net() { rm -f "$S/class/net/vmbr0"; mkdir -p "$S/class/net/vmbr0"; echo "$1" >"$S/class/net/vmbr0/operstate"; }
+net() { rm -rf "$S/class/net/vmbr0"; mkdir -p "$S/class/net/vmbr0"; echo "$1" >"$S/class/net/vmbr0/operstate"; }
 ic() { "$IOMMUCTL" --root "$root" --sysfs "$S" --procfs "$P" "$@"; }
 # The entry GRUB would boot: the trial file's linux line, after the kernel image.
 trial_args() { sed -n 's/^\tlinux\t[^ ]* //p' "$root/boot/grub/iommuctl-trial.cfg"; }
@@ -272,4 +272,38 @@ check "the trial file is removed" test ! -e "$root/boot/grub/iommuctl-trial.cfg"
 check "the managed files are as before" test "$(etc_state "$root")" = "$pristine"
 expect_exit 0 "history" ic history
 check "history says failed" sh -c "echo \"$out\" | grep -Eq '^ *6 +trial +failed .*did not reach its check'"
+# ---- the checks of what a trial binds: vfio-pci.ids=, iommuctl.bind=, modprobe.blacklist= ----
+# A local profile that gives the ICH9 audio function (8086:293e, 0000:00:1b.0) to vfio-pci. Its
+# driver has a softdep, so the trial binds the targets by address too. Safety blocks it (the
+# host's own sound), hence --force.
+root=$(grub_root)
+mkdir -p "$root/etc/iommuctl/profiles"
+printf '[profile]\ndescription = audio to vfio-pci\n[blacklist]\nadd = snd_hda_intel\n[vfio-pci]\nids = 8086:293e\n' \
+	>"$root/etc/iommuctl/profiles/audio.conf"
+boot bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb "root=UUID=2d6d ro quiet"
+expect_exit 0 "apply --trial --force audio" ic --force -y apply --trial audio
+line=" $(trial_args) "
+check "the trial line carries the blacklist, the ids and the addresses" \
+	eval 'case "$line" in *" modprobe.blacklist=snd_hda_intel vfio-pci.ids=8086:293e iommuctl.bind=0000:00:1b.0,0000:01:00.1 "*) true ;; *) false ;; esac'
+grub-editenv "$root/boot/grub/grubenv" unset next_entry
+boot cccccccc-cccc-cccc-cccc-cccccccccccc "$(trial_args)"
+rm -f "$TEST_TMP/rebooted"
+expect_exit 1 "boot-check: snd_hda_intel still has the audio function" ic boot-check
+contains "the blacklist check fails" "$out" "FAIL blacklist     blacklisted snd_hda_intel drives 0000:00:1b.0 anyway"
+contains "the by-address check fails" "$out" "FAIL vfio-bind     0000:00:1b.0 (8086:293e) is on snd_hda_intel"
+check "it rebooted" test -e "$TEST_TMP/rebooted"
+# The same trial where vfio-pci won the function: it passes.
+expect_exit 0 "cancel what is left (nothing: the trial failed)" ic rollback
+boot dddddddd-dddd-dddd-dddd-dddddddddddd "root=UUID=2d6d ro quiet"
+expect_exit 0 "apply --trial --force audio again" ic --force -y apply --trial audio
+grub-editenv "$root/boot/grub/grubenv" unset next_entry
+boot eeeeeeee-eeee-eeee-eeee-eeeeeeeeeeee "$(trial_args)"
+mkdir -p "$S/bus/pci/drivers/vfio-pci"
+# The same depth as the links they replace (0000:01:00.1 sits behind a bridge).
+ln -sfn ../../../bus/pci/drivers/vfio-pci "$S/bus/pci/devices/0000:00:1b.0/driver"
+ln -sfn ../../../../bus/pci/drivers/vfio-pci "$S/bus/pci/devices/0000:01:00.1/driver"
+expect_exit 0 "boot-check --json: the audio function is on vfio-pci" ic --json boot-check
+check "the vfio checks pass and the trial is committed" json_check "$TEST_TMP/.out" \
+	'd["ok"] and d["txn"] and any(c["id"] == "vfio-bind" and c["ok"] and "0000:00:1b.0" in c["message"] for c in d["checks"]) and any(c["id"] == "blacklist" and c["ok"] for c in d["checks"])'
+check "the committed files have the ids and the softdep" grep -q '^options vfio-pci ids=8086:293e$' "$root/etc/modprobe.d/iommuctl-vfio.conf"
 plan_late
