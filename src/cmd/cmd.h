@@ -29,6 +29,8 @@ struct ctx {
 	size_t n_devices;
 	bool allow_console_gpu;		/* --allow-console-gpu of plan, apply and diff */
 	bool next_boot;			/* verify --next-boot */
+	bool trial;			/* plan/apply --trial */
+	bool no_commit;			/* apply --trial --no-commit */
 
 	struct rootfs *root;
 	struct journal *journal;	/* NULL when the command reads and no journal exists yet */
@@ -59,6 +61,8 @@ enum {
 	OPT_DEVICE,
 	OPT_NEXT_BOOT,
 	OPT_ALLOW_CONSOLE_GPU,
+	OPT_TRIAL,
+	OPT_NO_COMMIT,
 };
 
 /* --device SLOT and --allow-console-gpu, for the commands that plan a profile. */
@@ -71,7 +75,7 @@ extern const struct option planning_options[];
 	"                 or console=ttyS... on the command line)\n"
 
 extern const struct cmd cmd_snapshot, cmd_history, cmd_show, cmd_diff, cmd_rollback, cmd_recover, cmd_profiles,
-	cmd_plan, cmd_apply, cmd_scan, cmd_verify;
+	cmd_plan, cmd_apply, cmd_scan, cmd_verify, cmd_commit, cmd_boot_check;
 
 /* Print the error once, in the tool's voice, and give its exit code. */
 int ctx_fail(struct ctx *ctx);

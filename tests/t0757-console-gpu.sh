@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# t0755 — --allow-console-gpu on a captured host whose only GPU is the boot VGA
+# t0757 — --allow-console-gpu on a captured host whose only GPU is the boot VGA
 # (fixtures/hw/q35-console-gpu-efi-6.12, OVMF, efifb on the card): plan refuses without it and plans
 # with it; it lifts only the console finding (a second blocking finding still blocks); it needs a
 # way back (the default-route NIC kept, or a serial console=) and refuses without one; apply and
@@ -103,8 +103,8 @@ else
 fi
 # A blacklist of the console's DRM driver: the chain finding is lifted the same way, and only it.
 mkdir -p "$r/etc/iommuctl/profiles"
-printf '[profile]\ndescription = t0755: the console driver and the NIC driver\n[blacklist]\nadd = bochs\n' >"$r/etc/iommuctl/profiles/nobochs.conf"
-printf '[profile]\ndescription = t0755: the console driver and the NIC driver\n[blacklist]\nadd = bochs e1000e\n' >"$r/etc/iommuctl/profiles/nonic.conf"
+printf '[profile]\ndescription = t0757: the console driver and the NIC driver\n[blacklist]\nadd = bochs\n' >"$r/etc/iommuctl/profiles/nobochs.conf"
+printf '[profile]\ndescription = t0757: the console driver and the NIC driver\n[blacklist]\nadd = bochs e1000e\n' >"$r/etc/iommuctl/profiles/nonic.conf"
 chmod 0644 "$r"/etc/iommuctl/profiles/*.conf
 plan_json "$fx" "$r" "$TEST_TMP/nobochs.json" --allow-console-gpu nobochs
 if [ "$rc" = 0 ] && has_finding "$TEST_TMP/nobochs.json" warning:console-gpu-allowed && ! has_finding "$TEST_TMP/nobochs.json" blocking:takes-console; then
@@ -146,7 +146,7 @@ else
 fi
 r2=$(kernel_root pve8-grub)
 sed -i 's/^GRUB_CMDLINE_LINUX=""/GRUB_CMDLINE_LINUX="console=tty0 console=ttyS0,115200n8"/' "$r2/etc/default/grub"
-grep -q 'console=ttyS0' "$r2/etc/default/grub" || not_ok "t0755 could not put console= into /etc/default/grub"
+grep -q 'console=ttyS0' "$r2/etc/default/grub" || not_ok "t0757 could not put console= into /etc/default/grub"
 plan_json "$noroute" "$r2" "$TEST_TMP/serial.json" --device 00:01 --allow-console-gpu gpu
 if [ "$rc" = 0 ] && json_check "$TEST_TMP/serial.json" '[f for f in d["findings"] if f["id"] == "console-gpu-way-back" and "console=ttyS0,115200n8" in f["message"]] and not any(f["severity"] == "blocking" for f in d["findings"])'; then
 	ok "no default route, console=ttyS0,115200n8 in /etc/default/grub: the serial console is the way back (exit 0)"
