@@ -122,6 +122,13 @@ int ws_grub_cmdline(struct workspace *w, char **ret, struct cmdline_error *ce)
 	return asprintf(ret, "%s%s%s", lin, *lin && *def ? " " : "", def) < 0 ? -ENOMEM : 0;
 }
 
+/* Whether f exists with the plan's edits so far: a file the plan creates counts, one it deletes
+ * does not (kmod must see a vfio file this plan creates, or its ids= escape the safety check). */
+bool ws_present(const struct ws_file *f)
+{
+	return !f->remove && (f->text || f->before.present);
+}
+
 bool ws_is_modprobe_file(const struct ws_file *f)
 {
 	return strncmp(f->path, MODPROBE_DIR, strlen(MODPROBE_DIR)) == 0 && str_has_suffix(f->path, ".conf");
@@ -136,7 +143,7 @@ int ws_modprobe_config(struct workspace *w, const char *cmdline, struct modfile_
 	if (!src)
 		return -ENOMEM;
 	for (size_t i = 0; i < w->n; i++)
-		if (ws_is_modprobe_file(&w->v[i]) && w->v[i].before.present)
+		if (ws_is_modprobe_file(&w->v[i]) && ws_present(&w->v[i]))
 			src[n++] = (struct modfile_source){ .name = w->v[i].path, .text = ws_text(&w->v[i]) };
 	return modfile_config_parse(src, n, cmdline, ret);
 }

@@ -48,6 +48,8 @@ size_t ws_grub_files(struct workspace *w, struct grub_file *files, struct ws_fil
 /* The command line GRUB's files give the next boot (GRUB_CMDLINE_LINUX, then _DEFAULT). */
 int ws_grub_cmdline(struct workspace *w, char **ret, struct cmdline_error *ce);
 
+/* Whether f exists after the plan's edits so far. */
+bool ws_present(const struct ws_file *f);
 /* A .conf file of /etc/modprobe.d. */
 bool ws_is_modprobe_file(const struct ws_file *f);
 /* What kmod makes of the managed modprobe.d files as they are now and the next boot's command line. */
