@@ -66,7 +66,7 @@ extern const struct option planning_options[];
 	"                 instead of every GPU the host does not use for its console\n"
 
 extern const struct cmd cmd_snapshot, cmd_history, cmd_show, cmd_diff, cmd_rollback, cmd_recover, cmd_profiles,
-	cmd_plan, cmd_apply, cmd_scan, cmd_verify;
+	cmd_plan, cmd_apply, cmd_scan, cmd_verify, cmd_status;
 
 /* Print the error once, in the tool's voice, and give its exit code. */
 int ctx_fail(struct ctx *ctx);
