@@ -37,6 +37,8 @@ struct status {
 	struct hook_run hook;		/* a hook that failed and has not succeeded since; seq 0 when none */
 	int64_t hook_txn;
 	char *hook_txn_kind;
+	struct trial_info trial;	/* the newest trial boot; txn 0 when none */
+	char *trial_profile;
 	bool verify_ran, verify_ok;
 	size_t verify_pass, verify_fail;
 	struct strv verify_failing;	/* "id: message" of each failing check */
@@ -48,6 +50,8 @@ static void status_clear(struct status *s)
 	txn_info_clear(&s->last);
 	txn_info_clear(&s->applied);
 	txn_info_clear(&s->interrupted);
+	trial_info_clear(&s->trial);
+	free(s->trial_profile);
 	file_changes_free(s->edits, s->n_edits);
 	strv_clear(&s->reboot);
 	free(s->booted);
@@ -210,6 +214,44 @@ static int read_hooks(struct ctx *ctx, struct status *s)
 	free(v);
 	hook_config_clear(&hc);
 	return k;
+}
+
+/* ---- the newest trial boot (apply --trial; iommuctl(8), TRIAL BOOT) ---- */
+
+/* Needs attention: armed (the next boot runs it), passed but not committed (--no-commit), failed
+ * or a failed first boot after its commit, while nothing newer was recorded. */
+static bool trial_needs_attention(const struct status *s)
+{
+	const struct trial_info *t = &s->trial;
+	int64_t latest = t->rollback_txn > t->commit_txn ? t->rollback_txn : t->commit_txn;
+
+	if (streq(t->state, "armed") || streq(t->state, "passed"))
+		return true;
+	if (streq(t->state, "failed"))
+		return s->last.id <= t->txn;
+	return streq(t->state, "committed") && t->first_boot_ok == 0 && s->last.id <= (latest ? latest : t->txn);
+}
+
+static int read_trial(struct ctx *ctx, struct status *s)
+{
+	struct txn_info t = { 0 };
+	int64_t id = 0;
+	int k;
+
+	if (journal_trial_latest(ctx->journal, NULL, &id, &ctx->err) < 0)
+		return unread(s, "the trial boots in %s: %s", journal_path(ctx->journal), ctx->err.text);
+	if (!id)
+		return 0;
+	k = journal_trial_get(ctx->journal, id, &s->trial, &ctx->err);
+	if (k < 0) {
+		s->trial.txn = 0;
+		return unread(s, "trial %lld: %s", (long long)id, k == -ENOENT ? "no trial row" : ctx->err.text);
+	}
+	if (journal_txn_get(ctx->journal, id, &t, &ctx->err) == 0 && t.profile)
+		s->trial_profile = strdup(t.profile);
+	txn_info_clear(&t);
+	s->attention |= trial_needs_attention(s);
+	return 0;
 }
 
 /* ---- hand edits: the managed files against the journal's last view of them ---- */
@@ -582,6 +624,25 @@ static void print_json(const struct ctx *ctx, const struct status *s)
 	json_object_object_add(o, "last_transaction", json_txn(&s->last));
 	json_object_object_add(o, "applied", json_txn(&s->applied));
 	json_object_object_add(o, "interrupted", json_txn(&s->interrupted));
+	if (s->trial.txn) {
+		const struct trial_info *t = &s->trial;
+
+		x = json_object_new_object();
+		json_object_object_add(x, "txn", json_object_new_int64(t->txn));
+		json_object_object_add(x, "profile", json_str(s->trial_profile));
+		json_object_object_add(x, "state", json_object_new_string(t->state));
+		json_object_object_add(x, "attention", json_object_new_boolean(trial_needs_attention(s)));
+		json_object_object_add(x, "cmdline_add", json_str(t->cmdline_add));
+		json_object_object_add(x, "cmdline_drop", t->cmdline_drop && *t->cmdline_drop ? json_object_new_string(t->cmdline_drop) : NULL);
+		json_object_object_add(x, "armed_where", t->armed_where && *t->armed_where ? json_object_new_string(t->armed_where) : NULL);
+		json_object_object_add(x, "outcome", t->outcome && *t->outcome ? json_object_new_string(t->outcome) : NULL);
+		json_object_object_add(x, "commit_txn", t->commit_txn ? json_object_new_int64(t->commit_txn) : NULL);
+		json_object_object_add(x, "first_boot_ok", t->first_boot_ok < 0 ? NULL : json_object_new_boolean(t->first_boot_ok));
+		json_object_object_add(x, "rollback_txn", t->rollback_txn ? json_object_new_int64(t->rollback_txn) : NULL);
+	} else {
+		x = NULL;
+	}
+	json_object_object_add(o, "trial", x);
 	if (s->edits_checked) {
 		a = json_object_new_array();
 		for (size_t i = 0; i < s->n_edits; i++) {
@@ -628,6 +689,33 @@ static void print_json(const struct ctx *ctx, const struct status *s)
 	json_object_put(o);
 }
 
+static void print_trial(const struct status *s, const char *in, const char *root)
+{
+	const struct trial_info *t = &s->trial;
+	const char *p = s->trial_profile ? s->trial_profile : "?";
+	long long id = (long long)t->txn;
+
+	if (streq(t->state, "armed"))
+		printf("TRIAL ARMED: transaction %lld (profile %s) adds '%s' to the next boot only%s%s; reboot to try it\n",
+		       id, p, t->cmdline_add, *t->armed_where ? ", armed as " : "", t->armed_where);
+	else if (streq(t->state, "passed"))
+		printf("TRIAL PASSED: transaction %lld (profile %s): %s; `iommuctl%s%s commit %lld` makes it permanent\n", id,
+		       p, *t->outcome ? t->outcome : "its boot check passed", in, root, id);
+	else if (streq(t->state, "failed"))
+		printf("%s: transaction %lld (profile %s): %s; no managed file was changed\n",
+		       trial_needs_attention(s) ? "TRIAL FAILED" : "trial failed", id, p, *t->outcome ? t->outcome : "its boot check failed");
+	else if (streq(t->state, "committed") && t->first_boot_ok == 0)
+		printf("%s: transaction %lld (profile %s) was committed as %lld, its first boot failed (%s)%s\n",
+		       trial_needs_attention(s) ? "TRIAL FIRST BOOT FAILED" : "trial first boot failed", id, p,
+		       (long long)t->commit_txn, t->first_boot_outcome ? t->first_boot_outcome : "",
+		       t->rollback_txn ? " and was rolled back" : "");
+	else if (streq(t->state, "committed"))
+		printf("trial: transaction %lld (profile %s) committed as transaction %lld%s\n", id, p, (long long)t->commit_txn,
+		       t->first_boot_ok == 1 ? "; its first boot passed" : "; its first boot is not checked yet");
+	else
+		printf("trial: transaction %lld (profile %s) %s%s%s\n", id, p, t->state, *t->outcome ? ": " : "", t->outcome);
+}
+
 static void print_text(const struct ctx *ctx, const struct status *s)
 {
 	const char *root = ctx->root->path, *in = streq(root, "/") ? "" : " --root ";
@@ -647,6 +735,8 @@ static void print_text(const struct ctx *ctx, const struct status *s)
 		       "its files back (any writing command does it first)\n", (long long)s->interrupted.id,
 		       s->interrupted.kind, s->interrupted.profile ? " " : "",
 		       s->interrupted.profile ? s->interrupted.profile : "", s->interrupted.started_at, in, *in ? root : "");
+	if (s->trial.txn)
+		print_trial(s, in, *in ? root : "");
 	if (s->edits_checked && s->n_edits) {
 		printf("hand edits: %zu managed file(s) changed since the journal last saw them:\n", s->n_edits);
 		print_changes(s->edits, s->n_edits, "  ");
@@ -700,6 +790,8 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 		k = read_transactions(ctx, &s);
 		if (k == 0)
 			k = read_hooks(ctx, &s);
+		if (k == 0)
+			k = read_trial(ctx, &s);
 		if (k == 0)
 			k = read_edits(ctx, &s);
 	}
