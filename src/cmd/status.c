@@ -559,7 +559,7 @@ static int read_verify(struct ctx *ctx, struct status *s)
 	if (planned_make(ctx, s->applied.profile, &pl) < 0)
 		return unread(s, "profile %s, to verify it: %s", s->applied.profile, ctx->err.text);
 	env = (struct verify_env){ .root = ctx->root, .sysfs = ctx->sysfs, .procfs = ctx->procfs, .hw = &pl.hw,
-				   .profile = pl.profile, .plan = &pl.plan };
+				   .profile = pl.profile, .plan = &pl.plan, .vms = &pl.vms };
 	verify_run(&env, verify_applied_after_boot(ctx->procfs, &s->applied), &c, &ids);
 	if (c.oom)
 		k = -ENOMEM;

@@ -79,7 +79,7 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 		return ctx_fail(ctx);
 	}
 	env = (struct verify_env){ .root = ctx->root, .sysfs = ctx->sysfs, .procfs = ctx->procfs, .hw = &pl.hw,
-				   .profile = pl.profile, .plan = &pl.plan };
+				   .profile = pl.profile, .plan = &pl.plan, .vms = &pl.vms };
 	verify_run(&env, ctx->next_boot || (last.id && verify_applied_after_boot(ctx->procfs, &last)), &c, &ids);
 	if (c.oom) {
 		error_set(&ctx->err, EXIT_IO, "out of memory");

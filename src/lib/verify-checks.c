@@ -21,6 +21,7 @@
 #include "strbuf.h"
 #include "verify-checks.h"
 #include "vfioids.h"
+#include "vm-usage.h"
 
 static void check_add(struct verify_checks *c, bool ok, const char *id, const char *hint, const char *fmt, ...)
 	_printf_(5, 6);
@@ -518,6 +519,24 @@ bool verify_applied_after_boot(const char *procfs, const struct txn_info *t)
 	return (long long)timegm(&tm) >= btime;
 }
 
+/* ---- the VMs' hostpci devices (vm-usage.h) ---- */
+
+static void check_vms(struct verify_checks *c, const struct verify_env *env)
+{
+	struct vm_check *v = NULL;
+	size_t n = 0;
+
+	if (!env->vms || !env->vms->source)
+		return;
+	if (vm_usage_checks(env->vms, env->hw, &v, &n) < 0)
+		c->oom = true;
+	for (size_t i = 0; i < n; i++)
+		check_add(c, v[i].ok, v[i].id, v[i].hint, "%s", v[i].message ? v[i].message : "");
+	vm_checks_free(v, n);
+	for (size_t i = 0; i < env->vms->notes.n; i++)
+		note_add(c, "%s", env->vms->notes.v[i]);
+}
+
 void verify_run(const struct verify_env *env, bool next_boot, struct verify_checks *c, struct vfio_ids_origin *ids)
 {
 	check_cmdline(c, env, env->profile);
@@ -529,6 +548,7 @@ void verify_run(const struct verify_env *env, bool next_boot, struct verify_chec
 		c->oom = true;
 	else
 		check_ids(c, ids, &env->plan->vfio);
+	check_vms(c, env);
 	if (next_boot) {
 		c->next_boot = true;
 		check_boot_config(c, env);

@@ -9,6 +9,7 @@
 #include "journal.h"
 #include "plan.h"
 #include "profile.h"
+#include "pve-vms.h"
 
 struct verify_check {
 	char *id, *message, *hint;
@@ -32,6 +33,7 @@ struct verify_env {
 	const struct hw *hw;
 	const struct profile *profile;
 	const struct plan *plan;
+	const struct pve_vms *vms;	/* may be NULL: no VM checks */
 };
 
 /* Every check of DESIGN.md §8 for the running system; with next_boot also grub.cfg's default
