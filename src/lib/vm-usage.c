@@ -142,7 +142,7 @@ static bool viable_driver(const char *drv)
 
 /* One function of a hostpci line: present, not needed by the host, and a group vfio can take. */
 static int check_function(const struct pve_vm *vm, const struct pve_pci *p, const struct hw *hw,
-			  const struct pci_function *d, struct vm_check **v, size_t *n)
+			  const struct pci_function *d, bool group_checked, struct vm_check **v, size_t *n)
 {
 	_cleanup_strbuf_ struct strbuf needs = STRBUF_INIT, stray = STRBUF_INIT;
 	int k;
@@ -161,7 +161,7 @@ static int check_function(const struct pve_vm *vm, const struct pve_pci *p, cons
 			  d->driver ? d->driver : "no driver",
 			  d->driver && streq(d->driver, "vfio-pci") ? ""
 								    : "; qemu-server binds it to vfio-pci when the VM starts");
-	if (k < 0 || p->mdev)
+	if (k < 0 || p->mdev || group_checked)
 		return k;
 	if (d->iommu_group < 0)
 		return check(v, n, false, "vm-group", "enable the IOMMU (iommuctl apply iommu) and reboot",
@@ -215,11 +215,18 @@ int vm_usage_checks(const struct pve_vms *vms, const struct hw *hw, struct vm_ch
 					  "here", vm->vmid, pci->index, pci->mapping, vms->node ? vms->node : "(unknown)");
 				continue;
 			}
-			for (size_t j = 0; j < hw->n_devs && k == 0; j++)
-				if (pve_pci_covers(pci, hw->devs[j].slot)) {
-					found = true;
-					k = check_function(vm, pci, hw, &hw->devs[j], ret, ret_n);
-				}
+			for (size_t j = 0; j < hw->n_devs && k == 0; j++) {
+				bool seen = false;
+
+				if (!pve_pci_covers(pci, hw->devs[j].slot))
+					continue;
+				/* The group once per line: a whole slot's functions share one. */
+				for (size_t o = 0; o < j; o++)
+					seen |= pve_pci_covers(pci, hw->devs[o].slot) &&
+						hw->devs[o].iommu_group == hw->devs[j].iommu_group && hw->devs[j].iommu_group >= 0;
+				found = true;
+				k = check_function(vm, pci, hw, &hw->devs[j], seen, ret, ret_n);
+			}
 			if (k == 0 && !found)
 				k = check(ret, ret_n, false, "vm-device", "fix the address in the VM's configuration (lspci -D "
 					  "lists the host's devices)",
