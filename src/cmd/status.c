@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "cmdline.h"
 #include "hooks.h"
+#include "hw.h"
 #include "kmods.h"
 #include "managed.h"
 #include "planning.h"
@@ -462,6 +463,15 @@ static int compare_mtimes(struct ctx *ctx, struct status *s, const struct bootlo
 	return k;
 }
 
+/* Whether the running boot can be told: its boot id, or its boot time. */
+static bool boot_known(const char *procfs)
+{
+	_cleanup_free_ char *stat = verify_read_text(procfs, "stat");
+	char id[37];
+
+	return hw_boot_id(procfs, id) == 0 || (stat && strstr(stat, "\nbtime "));
+}
+
 /* The transactions recorded in the running boot, taken together: a managed file whose state
  * before the oldest of them differs from its state after the newest is one the booted kernel did
  * not see. An apply undone in the same boot (a failed hook's restore, a rollback) nets out. */
@@ -476,6 +486,9 @@ static int changed_this_boot(struct ctx *ctx, struct status *s)
 
 	if (journal_txn_list(ctx->journal, 50, &v, &n, &ctx->err) < 0)
 		return unread(s, "the transactions of this boot: %s", ctx->err.text);
+	if (n && !boot_known(ctx->procfs))
+		k = unread(s, "whether the running boot came before or after transaction %lld: %s has neither "
+			   "sys/kernel/random/boot_id nor a btime line in stat", (long long)v[0].id, ctx->procfs);
 	for (size_t i = 0; i < n && k == 0 && verify_applied_after_boot(ctx->procfs, &v[i]); i++) {
 		struct file_change *f = NULL;
 		size_t nf = 0;
