@@ -559,10 +559,11 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 const struct cmd cmd_status = {
 	.name = "status",
 	.synopsis = "",
-	.summary = "where the host stands: last apply, hand edits, pending reboot, failed hook, verify",
+	.summary = "where the host stands: last apply, trial boot, hand edits, pending reboot, failed hook, verify",
 	.help = "Reads only (no lock, no recovery; the journal is opened read-only, so it works as any user\n"
 		"who may read it): the last applied profile and its transaction; managed files changed\n"
-		"since the journal last saw them; an interrupted transaction; whether a reboot is pending\n"
+		"since the journal last saw them; an interrupted transaction; the newest trial boot;\n"
+		"whether a reboot is pending\n"
 		"(a change made in the running boot, the next boot's command line against the booted one,\n"
 		"grub.cfg or an initramfs older than the files they are made from); a hook that failed and\n"
 		"has not succeeded since, and what to run; verify's checks in one line. What it could not\n"
