@@ -563,11 +563,11 @@ const struct cmd cmd_status = {
 	.help = "Reads only (no lock, no recovery; the journal is opened read-only, so it works as any user\n"
 		"who may read it): the last applied profile and its transaction; managed files changed\n"
 		"since the journal last saw them; an interrupted transaction; the newest trial boot;\n"
-		"whether a reboot is pending\n"
-		"(a change made in the running boot, the next boot's command line against the booted one,\n"
-		"grub.cfg or an initramfs older than the files they are made from); a hook that failed and\n"
-		"has not succeeded since, and what to run; verify's checks in one line. What it could not\n"
-		"read it names. Exit 0 when nothing needs attention, 1 otherwise.\n",
+		"whether a reboot is pending (a change made in the running boot, the next boot's command\n"
+		"line against the booted one, grub.cfg or an initramfs older than the files they are made\n"
+		"from); a hook that failed and has not succeeded since, and what to run; verify's checks\n"
+		"in one line. What it could not read it names. Exit 0 when nothing needs attention, 1\n"
+		"otherwise.\n",
 	.min_args = 0,
 	.max_args = 0,
 	.flags = 0,
