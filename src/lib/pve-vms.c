@@ -494,11 +494,9 @@ static int read_db(const struct rootfs *r, sqlite3 *db, struct pve_vms *ret, str
 /* Open config.db through a directory fd confined to the root, read-only: as an immutable file
  * when its WAL is empty or gone (nothing else writes it under a rescue system, and immutable
  * needs no -shm, so a read-only mount works); else in WAL mode so that the WAL is read too. */
-static int open_db(const struct rootfs *r, int *ret_dirfd, sqlite3 **ret, struct error *e)
+static int open_db(const struct rootfs *r, bool immutable, int *ret_dirfd, sqlite3 **ret, struct error *e)
 {
 	_cleanup_free_ char *uri = NULL;
-	struct stat wal;
-	bool immutable = rootfs_stat(r, PVE_DB "-wal", &wal) < 0 || wal.st_size == 0;
 	int dirfd = -1, k;
 
 	k = rootfs_open_dir(r, PVE_DB_DIR, false, 0, ROOTFS_LINKS_IN_ROOT, &dirfd, e);
@@ -519,6 +517,20 @@ static int open_db(const struct rootfs *r, int *ret_dirfd, sqlite3 **ret, struct
 	return 0;
 }
 
+static int read_db_file(const struct rootfs *r, bool immutable, struct pve_vms *v, struct error *e)
+{
+	sqlite3 *db = NULL;
+	int dirfd = -1, k;
+
+	k = open_db(r, immutable, &dirfd, &db, e);
+	if (k == 0)
+		k = read_db(r, db, v, e);
+	sqlite3_close(db);
+	if (dirfd >= 0)
+		close(dirfd);
+	return k;
+}
+
 int pve_vms_read(const struct rootfs *r, struct pve_vms *ret, struct error *e)
 {
 	struct pve_vms v = { 0 };
@@ -530,16 +542,29 @@ int pve_vms_read(const struct rootfs *r, struct pve_vms *ret, struct error *e)
 		v.source = "/etc/pve";
 		k = read_etc_pve(r, &v, e);
 	} else if (k == 0 && exists(r, PVE_DB)) {
-		sqlite3 *db = NULL;
-		int dirfd = -1;
+		struct stat wal;
+		bool immutable = rootfs_stat(r, PVE_DB "-wal", &wal) < 0 || wal.st_size == 0;
 
 		v.source = PVE_DB;
-		k = open_db(r, &dirfd, &db, e);
-		if (k == 0)
-			k = read_db(r, db, &v, e);
-		sqlite3_close(db);
-		if (dirfd >= 0)
-			close(dirfd);
+		k = read_db_file(r, immutable, &v, e);
+		/* WAL mode needs the -shm index, which a read-only mount without one cannot get: read
+		 * config.db alone then, and say that the WAL's last changes were not read. */
+		if (k == -EIO && !immutable) {
+			struct error e2 = { 0 };
+			char shown[4096];
+
+			pve_vms_clear(&v);
+			k = read_node(r, &v, &e2);
+			v.source = PVE_DB;
+			if (k == 0)
+				k = read_db_file(r, true, &v, &e2);
+			if (k == 0)
+				k = note(&v.notes, "%s-wal (%lld bytes) could not be read (%s), so the last changes pmxcfs "
+					 "made may be missing: mount the root read-write, or start pmxcfs once to fold it in",
+					 rootfs_display(r, PVE_DB, shown, sizeof(shown)), (long long)wal.st_size, e->text);
+			if (k < 0)
+				*e = e2;
+		}
 	}
 	if (k == -ENOMEM)
 		error_set(e, EXIT_IO, "out of memory");
