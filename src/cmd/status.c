@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* status.c — `iommuctl status`: where the host stands, on one screen. The last applied profile,
  * hand edits of the managed files since the journal last saw them, an interrupted transaction,
- * a reboot that is pending, a hook that failed and has not succeeded since, and a one-line verify
+ * the newest trial boot, a reboot that is pending (boot-state.h), a hook that failed and has not succeeded since, and a one-line verify
  * summary. It only reads: no lock, no recovery, the journal opened read-only; what it cannot read
  * it names, and it goes on. Exit 0 when nothing needs attention, 1 otherwise. */
 #include <errno.h>
@@ -115,9 +115,9 @@ static const char *hook_name_of(const struct hook_config *hc, const char *argv)
 	return NULL;
 }
 
-/* Whether what the hook makes was made after it failed at "started" (run by hand since):
- * update-grub's grub.cfg, update-initramfs's image of every installed kernel. proxmox-boot-tool
- * writes to ESPs that are not mounted: never known. */
+/* Newest first, the first hook run that failed and that nothing made good since: neither a later
+ * successful run of the same command (a later transaction's, or the restore's in the same one)
+ * nor, run by hand, the files it makes newer than the failure (boot_state_regenerated_since). */
 static int read_hooks(struct ctx *ctx, struct status *s)
 {
 	_cleanup_strv_ struct strv succeeded = { 0 };
