@@ -10,7 +10,7 @@
 #include "hw.h"
 
 static const struct cmd *const commands[] = {
-	&cmd_scan, &cmd_profiles, &cmd_plan, &cmd_apply, &cmd_verify, &cmd_diff, &cmd_history, &cmd_show, &cmd_rollback, &cmd_snapshot,
+	&cmd_scan, &cmd_profiles, &cmd_plan, &cmd_apply, &cmd_verify, &cmd_status, &cmd_diff, &cmd_history, &cmd_show, &cmd_rollback, &cmd_snapshot,
 	&cmd_recover, &cmd_commit, &cmd_boot_check,
 };
 

@@ -75,7 +75,7 @@ extern const struct option planning_options[];
 	"                 or console=ttyS... on the command line)\n"
 
 extern const struct cmd cmd_snapshot, cmd_history, cmd_show, cmd_diff, cmd_rollback, cmd_recover, cmd_profiles,
-	cmd_plan, cmd_apply, cmd_scan, cmd_verify, cmd_commit, cmd_boot_check;
+	cmd_plan, cmd_apply, cmd_scan, cmd_verify, cmd_status, cmd_commit, cmd_boot_check;
 
 /* Print the error once, in the tool's voice, and give its exit code. */
 int ctx_fail(struct ctx *ctx);

@@ -13,6 +13,7 @@
 #include "kmods.h"
 #include "planning.h"
 #include "strbuf.h"
+#include "vm-usage.h"
 
 struct kernel_facts {
 	const struct rootfs *root;
@@ -74,6 +75,7 @@ const struct option planning_options[] = {
 void planned_clear(struct planned *pl)
 {
 	plan_clear(&pl->plan);
+	pve_vms_clear(&pl->vms);
 	hw_clear(&pl->hw);
 	profile_free(pl->profile);
 	memset(pl, 0, sizeof(*pl));
@@ -119,6 +121,21 @@ int planned_make(struct ctx *ctx, const char *name, struct planned *ret)
 	}
 	if (k == 0)
 		k = plan_make(ctx->root, ctx->sysfs, &pl.hw, pl.profile, ctx->allow_console_gpu, &pl.plan, &ctx->err);
+	/* The VMs given a target, and what vfio needs when they start (vm-usage.h): warnings only.
+	 * Configurations that cannot be read are a warning too, never a reason to stop planning. */
+	if (k == 0) {
+		struct error vm_err = { 0 };
+
+		if (pve_vms_read(ctx->root, &pl.vms, &vm_err) < 0)
+			k = finding_add(&pl.plan.findings, &pl.plan.n_findings, FINDING_WARNING, "vm-configs",
+					"check that the file is readable (iommuctl reads it read-only)",
+					"the Proxmox VE VM configurations were not read, so VMs that start at boot with a "
+					"target are not known: %s", vm_err.text);
+		if (k == 0)
+			k = vm_usage_findings(&pl.vms, &pl.hw, &pl.plan.vfio, &pl.plan.findings, &pl.plan.n_findings);
+		if (k < 0)
+			error_set(&ctx->err, EXIT_IO, "out of memory");
+	}
 	kernel_facts_clear(&kf);
 	if (k < 0) {
 		planned_clear(&pl);

@@ -8,12 +8,14 @@
 #include "hooks.h"
 #include "hw.h"
 #include "plan.h"
+#include "pve-vms.h"
 #include "strbuf.h"
 
 struct planned {
 	struct hw hw;
 	struct profile *profile;
 	struct plan plan;
+	struct pve_vms vms;	/* Proxmox VE's VM configurations; source NULL on other hosts */
 };
 
 /* Read the host's facts (CPU vendor, installed kernels), load the profile, plan it. */

@@ -11,7 +11,9 @@
 #include "hw.h"
 #include "modload.h"
 #include "plan.h"
+#include "pve-vms.h"
 #include "strbuf.h"
+#include "vm-usage.h"
 
 static const char *virt_text(const struct hw *hw)
 {
@@ -88,8 +90,21 @@ static void print_summary(const struct hw *hw)
 	       : hw->interrupt_remapping ? "on (IR- interrupts)" : "off (no IR- interrupts)");
 }
 
+/* "103 106": the VMs given the function (hostpciN), for the VM column. */
+static void vms_text(const struct pve_vms *vms, const struct pci_function *d, struct strbuf *sb)
+{
+	struct vm_use *u = NULL;
+	size_t n = 0;
+
+	if (vm_usage_of(vms, d->slot, &u, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		strbuf_appendf(sb, "%s%u%s", i ? " " : "", u[i].vm->vmid, u[i].vm->onboot ? "*" : "");
+	free(u);
+}
+
 static void add_device_line(struct libscols_table *tb, struct libscols_line *parent, const struct hw *hw,
-			    const struct pci_function *d)
+			    const struct pci_function *d, const struct pve_vms *vms)
 {
 	struct libscols_line *ln = scols_table_new_line(tb, parent);
 	_cleanup_strbuf_ struct strbuf flags = STRBUF_INIT, name = STRBUF_INIT;
@@ -104,9 +119,15 @@ static void add_device_line(struct libscols_table *tb, struct libscols_line *par
 	scols_line_set_data(ln, 2, d->driver ? d->driver : "-");
 	scols_line_set_data(ln, 3, strbuf_str(&flags));
 	scols_line_set_data(ln, 4, strbuf_str(&name));
+	if (vms->source) {
+		_cleanup_strbuf_ struct strbuf used = STRBUF_INIT;
+
+		vms_text(vms, d, &used);
+		scols_line_set_data(ln, 5, used.len ? strbuf_str(&used) : "-");
+	}
 }
 
-static void print_groups(const struct hw *hw)
+static void print_groups(const struct hw *hw, const struct pve_vms *vms)
 {
 	struct libscols_table *tb = scols_new_table();
 	int max_group = -1;
@@ -116,6 +137,8 @@ static void print_groups(const struct hw *hw)
 	scols_table_new_column(tb, "DRIVER", 0, 0);
 	scols_table_new_column(tb, "ROLE", 0, 0);
 	scols_table_new_column(tb, "NAME", 0, SCOLS_FL_TRUNC);
+	if (vms->source)
+		scols_table_new_column(tb, "VM", 0, 0);
 	for (size_t i = 0; i < hw->n_devs; i++)
 		if (hw->devs[i].iommu_group > max_group)
 			max_group = hw->devs[i].iommu_group;
@@ -132,7 +155,7 @@ static void print_groups(const struct hw *hw)
 				snprintf(label, sizeof(label), "group %d", g);
 				scols_line_set_data(gl, 0, label);
 			}
-			add_device_line(tb, gl, hw, &hw->devs[i]);
+			add_device_line(tb, gl, hw, &hw->devs[i], vms);
 		}
 	}
 	/* Devices outside any group: the IOMMU is off, or the device is not translated. */
@@ -144,7 +167,7 @@ static void print_groups(const struct hw *hw)
 			none = scols_table_new_line(tb, NULL);
 			scols_line_set_data(none, 0, "no group");
 		}
-		add_device_line(tb, none, hw, &hw->devs[i]);
+		add_device_line(tb, none, hw, &hw->devs[i], vms);
 	}
 	scols_print_table(tb);
 	scols_unref_table(tb);
@@ -271,7 +294,30 @@ static struct json_object *chains_json(const struct hw *hw, size_t dev)
 	return a;
 }
 
-static struct json_object *device_json(const struct hw *hw, const struct pci_function *d)
+static struct json_object *vms_json(const struct pve_vms *vms, const struct pci_function *d)
+{
+	struct json_object *a = json_object_new_array();
+	struct vm_use *u = NULL;
+	size_t n = 0;
+
+	if (vm_usage_of(vms, d->slot, &u, &n) < 0)
+		return a;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *x = json_object_new_object();
+
+		json_object_object_add(x, "vmid", json_object_new_int64(u[i].vm->vmid));
+		json_object_object_add(x, "name", json_str_or_null(u[i].vm->name));
+		json_object_object_add(x, "hostpci", json_object_new_int64(u[i].pci->index));
+		json_object_object_add(x, "onboot", json_object_new_boolean(u[i].vm->onboot));
+		json_object_object_add(x, "mapping", json_str_or_null(u[i].pci->mapping));
+		json_object_object_add(x, "mdev", json_str_or_null(u[i].pci->mdev));
+		json_object_array_add(a, x);
+	}
+	free(u);
+	return a;
+}
+
+static struct json_object *device_json(const struct hw *hw, const struct pci_function *d, const struct pve_vms *vms)
 {
 	struct json_object *o = json_object_new_object(), *roles = json_object_new_array(), *comp;
 	static const unsigned role_bits[] = { HW_ROLE_CONSOLE, HW_ROLE_ROOT_DISK, HW_ROLE_NETWORK };
@@ -298,6 +344,7 @@ static struct json_object *device_json(const struct hw *hw, const struct pci_fun
 	json_object_object_add(o, "roles", roles);
 	json_object_object_add(o, "roles_why", d->role_why ? json_object_new_string(d->role_why) : NULL);
 	json_object_object_add(o, "chains", chains_json(hw, (size_t)(d - hw->devs)));
+	json_object_object_add(o, "vms", vms_json(vms, d));
 	if (pci_is_gpu(d)) {
 		comp = json_object_new_array();
 		for (size_t j = 0; j < hw->n_devs; j++)
@@ -391,7 +438,69 @@ static struct json_object *modload_json(const struct modload *ml)
 	return o;
 }
 
-static void print_json(const struct hw *hw, const struct modload *ml, const struct vfio_ids_origin *ids)
+/* {"source", "node", "vms": [{"vmid", "name", "onboot", "template", "hostpci": [{"index", "value",
+ * "slots", "mapping", "mdev", "unresolved"}]}], "notes"}, or null on a host that is not Proxmox VE. */
+static struct json_object *pve_json(const struct pve_vms *vms)
+{
+	struct json_object *o, *a;
+
+	if (!vms->source)
+		return NULL;
+	o = json_object_new_object();
+	a = json_object_new_array();
+	json_object_object_add(o, "source", json_object_new_string(vms->source));
+	json_object_object_add(o, "node", json_str_or_null(vms->node));
+	for (size_t i = 0; i < vms->n; i++) {
+		const struct pve_vm *vm = &vms->v[i];
+		struct json_object *x = json_object_new_object(), *pa = json_object_new_array();
+
+		json_object_object_add(x, "vmid", json_object_new_int64(vm->vmid));
+		json_object_object_add(x, "name", json_str_or_null(vm->name));
+		json_object_object_add(x, "onboot", json_object_new_boolean(vm->onboot));
+		json_object_object_add(x, "template", json_object_new_boolean(vm->is_template));
+		for (size_t p = 0; p < vm->n_pci; p++) {
+			struct json_object *y = json_object_new_object();
+
+			json_object_object_add(y, "index", json_object_new_int64(vm->pci[p].index));
+			json_object_object_add(y, "value", json_object_new_string(vm->pci[p].value));
+			json_object_object_add(y, "slots", json_strv(&vm->pci[p].slots));
+			json_object_object_add(y, "mapping", json_str_or_null(vm->pci[p].mapping));
+			json_object_object_add(y, "mdev", json_str_or_null(vm->pci[p].mdev));
+			json_object_object_add(y, "unresolved", json_object_new_boolean(vm->pci[p].unresolved));
+			json_object_array_add(pa, y);
+		}
+		json_object_object_add(x, "hostpci", pa);
+		json_object_array_add(a, x);
+	}
+	json_object_object_add(o, "vms", a);
+	json_object_object_add(o, "notes", json_strv(&vms->notes));
+	return o;
+}
+
+static void print_vms(const struct pve_vms *vms)
+{
+	if (!vms->source)
+		return;
+	printf("\nProxmox VE VMs with PCI devices (%s, node %s; * in the VM column: onboot):\n", vms->source,
+	       vms->node ? vms->node : "unknown");
+	for (size_t i = 0; i < vms->n; i++) {
+		const struct pve_vm *vm = &vms->v[i];
+
+		if (!vm->n_pci)
+			continue;
+		printf("  VM %u %s%s%s:", vm->vmid, vm->name ? vm->name : "(no name)", vm->onboot ? ", onboot" : "",
+		       vm->is_template ? ", template" : "");
+		for (size_t p = 0; p < vm->n_pci; p++)
+			printf("%s hostpci%u %s%s", p ? ";" : "", vm->pci[p].index, vm->pci[p].value,
+			       vm->pci[p].unresolved ? " (no device on this node)" : "");
+		putchar('\n');
+	}
+	for (size_t i = 0; i < vms->notes.n; i++)
+		printf("  note: %s\n", vms->notes.v[i]);
+}
+
+static void print_json(const struct hw *hw, const struct modload *ml, const struct vfio_ids_origin *ids,
+		       const struct pve_vms *vms)
 {
 	struct json_object *o = json_object_new_object(), *x, *a;
 
@@ -414,12 +523,13 @@ static void print_json(const struct hw *hw, const struct modload *ml, const stru
 	json_object_object_add(o, "iommu", x);
 	a = json_object_new_array();
 	for (size_t i = 0; i < hw->n_devs; i++)
-		json_object_array_add(a, device_json(hw, &hw->devs[i]));
+		json_object_array_add(a, device_json(hw, &hw->devs[i], vms));
 	json_object_object_add(o, "devices", a);
 	json_object_object_add(o, "notes", json_strv(&hw->notes));
 	json_object_object_add(o, "unreadable", json_object_new_int64(hw->holes.n));
 	json_object_object_add(o, "modules_load", ml ? modload_json(ml) : NULL);
 	json_object_object_add(o, "vfio_ids", json_vfio_ids(ids));
+	json_object_object_add(o, "pve", pve_json(vms));
 	output_json(o);
 	json_object_put(o);
 }
@@ -430,7 +540,8 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 	_cleanup_free_ char *cmdline = NULL;
 	struct error ml_err = { 0 };
 	struct vfio_ids_origin ids = { 0 };
-	struct error ids_err = { 0 };
+	struct error ids_err = { 0 }, vm_err = { 0 };
+	struct pve_vms vms = { 0 };
 	struct hw hw;
 
 	if (hw_read_all(ctx->sysfs, ctx->procfs, ctx->root, &hw, &ctx->err) < 0)
@@ -442,13 +553,17 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 	/* The list the next boot gives vfio-pci, from the files under --root (not the running one's). */
 	if (plan_vfio_ids(ctx->root, ctx->sysfs, &ids, &ids_err) < 0)
 		vfio_ids_origin_clear(&ids);
+	/* Which VM uses which device: a Proxmox VE host's VM configurations, read-only. */
+	if (pve_vms_read(ctx->root, &vms, &vm_err) < 0)
+		fprintf(stderr, "iommuctl: warning: the VM configurations were not read: %s\n", vm_err.text);
 	if (ctx->json) {
-		print_json(&hw, ml, &ids);
+		print_json(&hw, ml, &ids, &vms);
 	} else {
 		print_summary(&hw);
 		putchar('\n');
-		print_groups(&hw);
+		print_groups(&hw, &vms);
 		print_gpus_and_roles(&hw);
+		print_vms(&vms);
 		if (ml)
 			print_modload(ctx, ml);
 		else
@@ -460,6 +575,7 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 			print_vfio_ids(&ids, "");
 	}
 	vfio_ids_origin_clear(&ids);
+	pve_vms_clear(&vms);
 	hw_clear(&hw);
 	return 0;
 }

@@ -120,6 +120,18 @@ int rootfs_openat(const struct rootfs *r, const char *path, int flags, mode_t mo
 	return fd < 0 ? negative_errno() : (int)fd;
 }
 
+int rootfs_stat(const struct rootfs *r, const char *path, struct stat *ret)
+{
+	int fd = rootfs_openat(r, path, O_PATH, 0, ROOTFS_LINKS_IN_ROOT), k = 0;
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, ret) < 0)
+		k = negative_errno();
+	close(fd);
+	return k;
+}
+
 /* Read everything from fd; the result is NUL-terminated for the editors' convenience. */
 static int read_all(int fd, char **ret, size_t *ret_len)
 {

@@ -49,6 +49,10 @@ const char *rootfs_display(const struct rootfs *r, const char *path, char *buf, 
 /* openat2() below the root; path is absolute inside the root. Returns an fd or -errno. */
 int rootfs_openat(const struct rootfs *r, const char *path, int flags, mode_t mode, enum rootfs_links links);
 
+struct stat;
+/* stat() of a path below the root, following links inside it (mtimes of /boot files): 0 or -errno. */
+int rootfs_stat(const struct rootfs *r, const char *path, struct stat *ret);
+
 #define ROOTFS_MAX_FILE (4 << 20)
 
 /* Read a managed file. A missing file gives present=false and 0. Not a regular file, or
