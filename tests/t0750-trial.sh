@@ -144,6 +144,12 @@ check "... as kind trial, state armed" sh -c "echo \"$out\" | grep -Eq '^ *2 +tr
 expect_exit 0 "history --json" ic --json history
 check "history --json has the trial object" json_check "$TEST_TMP/.out" \
 	'd[0]["kind"] == "trial" and d[0]["trial"]["state"] == "armed" and d[0]["trial"]["entry_id"] == "iommuctl-trial" and d[0]["trial"]["files"] == ["/boot/grub/iommuctl-trial.cfg", "/boot/grub/grubenv"]'
+# snapshot on a copy (it would record a baseline here and shift the transaction ids below)
+cp -a "$root" "$TEST_TMP/snaproot"
+expect_exit 0 "snapshot while the trial is armed" "$IOMMUCTL" --root "$TEST_TMP/snaproot" --sysfs "$S" --procfs "$P" --json snapshot
+check "... does not take the grub.d script for deleted (it is a managed file)" json_check "$TEST_TMP/.out" \
+	'"/etc/grub.d/45_iommuctl_trial" not in d["files"] and d["changed"] is False'
+rm -rf "$TEST_TMP/snaproot"
 
 # ---- rollback cancels an uncommitted trial ----
 expect_exit 0 "rollback cancels the armed trial" ic rollback

@@ -10,6 +10,7 @@ static const char *const managed_paths[] = {
 	"/etc/default/grub",
 	"/etc/kernel/cmdline",
 	"/etc/modules",
+	MANAGED_GRUB_TRIAL_SCRIPT,
 };
 
 /* Directories whose files the boot tools read by suffix: grub-mkconfig sources

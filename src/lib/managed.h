@@ -5,6 +5,10 @@
 
 #include "rootfs.h"
 
+/* The trial boot's static GRUB script (oneshot.h): iommuctl writes it through a transaction like
+ * the others, so it is managed too; otherwise snapshot and status took it for deleted. */
+#define MANAGED_GRUB_TRIAL_SCRIPT "/etc/grub.d/45_iommuctl_trial"
+
 struct managed_file {
 	char *path;
 	struct file_state state;

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "bootloader.h"
+#include "managed.h"
 #include "rootfs.h"
 #include "strv.h"
 #include "util.h"
@@ -70,7 +71,7 @@ int oneshot_sdboot_disarm(const struct rootfs *r, const struct bootloader *b, co
  * exists; each trial writes that file (one menuentry --id iommuctl-trial, made from grub.cfg's
  * default entry) and next_entry=iommuctl-trial in $prefix/grubenv, which Debian's 00_header
  * clears when it boots it. */
-#define ONESHOT_GRUB_SCRIPT "/etc/grub.d/45_iommuctl_trial"
+#define ONESHOT_GRUB_SCRIPT MANAGED_GRUB_TRIAL_SCRIPT
 #define ONESHOT_GRUB_DIR "/boot/grub"
 #define ONESHOT_GRUB_CFG "/boot/grub/grub.cfg"
 #define ONESHOT_GRUB_ENV "/boot/grub/grubenv"
