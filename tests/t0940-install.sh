@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # t0940 — `meson install` into a DESTDIR installs exactly the files the package ships, with their
-# modes: the binary, the manual, the bash completion, the kernel hook, the example profile (and,
-# once issue 15's data lands, its units, udev rule and initramfs hook). The paths follow the
+# modes: the binary, the manual, the bash completion, the kernel hook, the example profile, and
+# issue 15's boot-check unit, emergency/rescue drop-ins, udev rule, their helpers and the
+# initramfs-tools hook. The paths follow the
 # build's own prefix and sysconfdir; with the package's (/usr, /etc) they are the .deb's paths,
 # which t0950 checks in the .deb itself.
 . "$(dirname "$0")/test-lib.sh"
@@ -28,9 +29,16 @@ print("sbindir=%s mandir=%s datadir=%s" % (at(o["sbindir"]), at(o["mandir"]), at
 # meson: sysconfdir "etc" under prefix /usr is /etc
 print("sysconfdir=%s" % ("/etc" if p == "/usr" and o["sysconfdir"] == "etc" else at(o["sysconfdir"])))
 ')"
-# bash-completion's own directory, as its pkg-config file places it under our datadir.
+# bash-completion's own directory, as its pkg-config file places it under our datadir; systemd's
+# unit directory and udev's directory as their pkg-config files say (absolute: /lib/... on Debian
+# 12 whatever the prefix), as data/systemd and data/udev take them; the trial's helpers in
+# <prefix>/lib/iommuctl.
 compdir=$(pkg-config --variable=completionsdir --define-variable=datadir="$datadir" bash-completion 2>/dev/null ||
 	echo "$datadir/bash-completion/completions")
+unitdir=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
+udevdir=$(pkg-config --variable=udevdir udev 2>/dev/null || echo /lib/udev)
+prefix=$(dirname "$sbindir")
+libexec=$prefix/lib/iommuctl
 
 # MODE PATH: every file the install must hold, nothing else.
 sort -k2 >"$TEST_TMP/want" <<EOT
@@ -39,6 +47,13 @@ sort -k2 >"$TEST_TMP/want" <<EOT
 644 $compdir/iommuctl
 755 $sysconfdir/kernel/postinst.d/zz-iommuctl
 644 $datadir/doc/iommuctl/examples/gpu-passthrough.conf
+644 $unitdir/iommuctl-boot-check.service
+644 $unitdir/emergency.service.d/iommuctl-trial.conf
+644 $unitdir/rescue.service.d/iommuctl-trial.conf
+644 $udevdir/rules.d/40-iommuctl-trial.rules
+755 $libexec/trial-bind
+755 $libexec/trial-reboot
+755 /usr/share/initramfs-tools/hooks/iommuctl
 EOT
 (cd "$dest" && find . \( -type f -o -type l \) -printf '%m /%P\n' | sort -k2) >"$TEST_TMP/got"
 

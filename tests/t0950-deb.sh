@@ -66,6 +66,13 @@ rw-r--r-- /usr/share/doc/iommuctl/changelog.gz
 rw-r--r-- /usr/share/doc/iommuctl/copyright
 rw-r--r-- /usr/share/doc/iommuctl/examples/gpu-passthrough.conf
 rw-r--r-- /usr/share/man/man8/iommuctl.8.gz
+rw-r--r-- /lib/systemd/system/iommuctl-boot-check.service
+rw-r--r-- /lib/systemd/system/emergency.service.d/iommuctl-trial.conf
+rw-r--r-- /lib/systemd/system/rescue.service.d/iommuctl-trial.conf
+rw-r--r-- /lib/udev/rules.d/40-iommuctl-trial.rules
+rwxr-xr-x /usr/lib/iommuctl/trial-bind
+rwxr-xr-x /usr/lib/iommuctl/trial-reboot
+rwxr-xr-x /usr/share/initramfs-tools/hooks/iommuctl
 EOT
 if diff -u "$TEST_TMP/want" "$TEST_TMP/files" >"$TEST_TMP/files.diff"; then ok "the .deb holds exactly the expected files"
 else not_ok "the .deb's files differ"; diag "$(cat "$TEST_TMP/files.diff")"; fi

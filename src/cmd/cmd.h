@@ -28,6 +28,8 @@ struct ctx {
 	const char *devices[32];	/* --device SLOT of plan, apply and diff (the gpu profile) */
 	size_t n_devices;
 	bool next_boot;			/* verify --next-boot */
+	bool trial;			/* plan/apply --trial */
+	bool no_commit;			/* apply --trial --no-commit */
 	/* main's command table and global options, for `complete` (data handed down, not a call up) */
 	const struct cmd *const *commands;
 	size_t n_commands;
@@ -62,6 +64,8 @@ enum {
 	OPT_LIMIT = 0x100,
 	OPT_DEVICE,
 	OPT_NEXT_BOOT,
+	OPT_TRIAL,
+	OPT_NO_COMMIT,
 };
 
 /* --device SLOT, for the commands that plan a profile. */
@@ -71,7 +75,7 @@ extern const struct option planning_options[];
 	"                 instead of every GPU the host does not use for its console\n"
 
 extern const struct cmd cmd_snapshot, cmd_history, cmd_show, cmd_diff, cmd_rollback, cmd_recover, cmd_profiles,
-	cmd_plan, cmd_apply, cmd_scan, cmd_verify, cmd_check_kernel, cmd_complete;
+	cmd_plan, cmd_apply, cmd_scan, cmd_verify, cmd_commit, cmd_boot_check, cmd_check_kernel, cmd_complete;
 
 /* Print the error once, in the tool's voice, and give its exit code. With --json, also one JSON
  * object on stdout: {"error": {"exit": N, "message": …, "hint": …|null}} (output_error_json). */
