@@ -76,6 +76,12 @@ rwxr-xr-x /usr/share/initramfs-tools/hooks/iommuctl
 EOT
 if diff -u "$TEST_TMP/want" "$TEST_TMP/files" >"$TEST_TMP/files.diff"; then ok "the .deb holds exactly the expected files"
 else not_ok "the .deb's files differ"; diag "$(cat "$TEST_TMP/files.diff")"; fi
+# The initramfs-tools hook makes dh_installinitramfs declare the trigger: once (a second
+# declaration, as a debian/iommuctl.triggers would add, is lintian's repeated-trigger-name error).
+check "the initramfs is rebuilt by an activate-noawait update-initramfs trigger, declared once" \
+	eval 'test "$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./triggers | grep -v "^#")" = "activate-noawait update-initramfs"'
+check "the boot-check unit is enabled by the postinst, not started" \
+	eval 'dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./postinst >"$TEST_TMP/postinst" && grep -q "deb-systemd-helper enable .iommuctl-boot-check.service" "$TEST_TMP/postinst" && ! grep -q "deb-systemd-invoke.*start" "$TEST_TMP/postinst"'
 check "the kernel hook is a conffile" eval 'dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/kernel/postinst.d/zz-iommuctl'
 
 # Depends: the packages of the sonames the binary links (readelf) and of those it dlopens (the
