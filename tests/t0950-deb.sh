@@ -73,6 +73,7 @@ rw-r--r-- /lib/udev/rules.d/40-iommuctl-trial.rules
 rwxr-xr-x /usr/lib/iommuctl/trial-bind
 rwxr-xr-x /usr/lib/iommuctl/trial-reboot
 rwxr-xr-x /usr/share/initramfs-tools/hooks/iommuctl
+rw-r--r-- /usr/share/lintian/overrides/iommuctl
 EOT
 if diff -u "$TEST_TMP/want" "$TEST_TMP/files" >"$TEST_TMP/files.diff"; then ok "the .deb holds exactly the expected files"
 else not_ok "the .deb's files differ"; diag "$(cat "$TEST_TMP/files.diff")"; fi
