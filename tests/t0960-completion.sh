@@ -48,6 +48,8 @@ cmds=$("$IOMMUCTL" --help | sed -n '/^Commands:/,/^$/p' | awk 'NR > 1 && NF {pri
 
 same "commands: exactly the ones --help lists" "${cmds% }" "$IOMMUCTL" ""
 same "a command from its first letters" "rollback" "$IOMMUCTL" rol
+# --wait's value is optional, so only --wait=SECONDS carries one: the next word is the command.
+same "after --wait, commands" "${cmds% }" "$IOMMUCTL" --wait ""
 same "the hidden complete command is not offered" "" "$IOMMUCTL" compl
 same "profiles after apply: built-in and local" "amd gpu intel iommu mylocal nvidia vfio" \
 	"$IOMMUCTL" --root "$root" apply ""
