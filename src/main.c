@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* main.c — global options, the command table, and the set-up every command shares. */
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <zlib.h>
@@ -11,11 +12,11 @@
 
 static const struct cmd *const commands[] = {
 	&cmd_scan, &cmd_profiles, &cmd_plan, &cmd_apply, &cmd_verify, &cmd_status, &cmd_diff, &cmd_history, &cmd_show, &cmd_rollback, &cmd_snapshot,
-	&cmd_recover, &cmd_commit, &cmd_boot_check,
+	&cmd_recover, &cmd_commit, &cmd_boot_check, &cmd_check_kernel, &cmd_complete,
 };
 
 enum {
-	OPT_ROOT = 0x200, OPT_JOURNAL, OPT_SYSFS, OPT_PROCFS, OPT_JSON, OPT_NO_HOOKS, OPT_FORCE, OPT_VERSION,
+	OPT_ROOT = 0x200, OPT_JOURNAL, OPT_SYSFS, OPT_PROCFS, OPT_JSON, OPT_NO_HOOKS, OPT_FORCE, OPT_VERSION, OPT_WAIT,
 };
 
 static const struct option global_options[] = {
@@ -26,6 +27,7 @@ static const struct option global_options[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "no-hooks", no_argument, NULL, OPT_NO_HOOKS },
 	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "wait", optional_argument, NULL, OPT_WAIT },
 	{ "yes", no_argument, NULL, 'y' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -36,10 +38,11 @@ static void print_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: iommuctl [--root DIR] [--journal FILE] [--sysfs DIR] [--procfs DIR]\n"
-		"                [--json] [--no-hooks] [--force] [-y] COMMAND [ARGS]\n\n"
+		"                [--json] [--no-hooks] [--force] [--wait[=SECONDS]] [-y] COMMAND [ARGS]\n\n"
 		"Commands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+		if (!commands[i]->hidden)
+			fprintf(f, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(f,
 		"\nOptions:\n"
 		"  --root DIR      work on the system mounted at DIR (configuration, journal, /lib/modules, /boot)\n"
@@ -49,6 +52,7 @@ static void print_usage(FILE *f)
 		"  --json          print one JSON document on standard output\n"
 		"  --no-hooks      do not run update-grub/update-initramfs; say which to run\n"
 		"  --force         override a refusal by the safety checks\n"
+		"  --wait[=SECONDS]  wait for another iommuctl's lock (at most SECONDS) instead of exiting 4\n"
 		"  -y, --yes       do not ask for confirmation\n"
 		"  -h, --help      show this help, or a command's help after its name\n"
 		"  --version       show the version\n\n"
@@ -61,10 +65,51 @@ static void print_cmd_help(const struct cmd *c)
 	       c->summary, c->help);
 }
 
-static int usage_error(const char *cmd)
+/* A usage error: the message, then where help is; with --json also the JSON error object. */
+static int usage_fail(const struct ctx *ctx, const char *cmd, const char *fmt, ...) _printf_(3, 4);
+static int usage_fail(const struct ctx *ctx, const char *cmd, const char *fmt, ...)
 {
-	fprintf(stderr, "Try 'iommuctl %s%s--help' for more information.\n", cmd ? cmd : "", cmd ? " " : "");
+	char text[1024], hint[128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	snprintf(hint, sizeof(hint), "Try 'iommuctl %s%s--help' for more information.", cmd ? cmd : "", cmd ? " " : "");
+	fprintf(stderr, "iommuctl: %s\n%s\n", text, hint);
+	if (ctx->json)
+		output_error_json(EXIT_USAGE, text, hint);
 	return EXIT_USAGE;
+}
+
+/* --json anywhere before "--": usage errors found before its turn in getopt answer in JSON too. */
+static bool wants_json(int argc, char **argv)
+{
+	for (int i = 1; i < argc && !streq(argv[i], "--"); i++)
+		if (streq(argv[i], "--json"))
+			return true;
+	return false;
+}
+
+static void lock_waiting(const char *owner_pid, const char *lock_path)
+{
+	fprintf(stderr, "iommuctl: waiting for another iommuctl (pid %s) to release the lock %s\n", owner_pid,
+		lock_path);
+}
+
+/* --wait: no limit; --wait=SECONDS: at most that long; --wait=0: not at all (as without it). */
+static int parse_wait(struct ctx *ctx, const char *arg)
+{
+	unsigned long v;
+
+	if (!arg) {
+		journal_set_lock_wait(0, lock_waiting);
+		return 0;
+	}
+	if (parse_uint(arg, &v) < 0 || v > 86400 * 365)
+		return usage_fail(ctx, NULL, "--wait wants a number of seconds, not '%s'", arg), -EINVAL;
+	journal_set_lock_wait(v ? (long)v * 1000 : -1, lock_waiting);
+	return 0;
 }
 
 static void print_version(void)
@@ -84,6 +129,7 @@ static int handle_global(struct ctx *ctx, int c, const struct cmd *cmd)
 	case OPT_JSON: ctx->json = true; return 0;
 	case OPT_NO_HOOKS: ctx->no_hooks = true; return 0;
 	case OPT_FORCE: ctx->force = true; return 0;
+	case OPT_WAIT: return parse_wait(ctx, optarg);
 	case 'y': ctx->yes = true; return 0;
 	case 'h':
 		if (cmd)
@@ -113,17 +159,13 @@ static int handle_cmd_option(struct ctx *ctx, struct cmd_args *a, int c)
 		a->note = optarg;
 		return 0;
 	case OPT_LIMIT:
-		if (parse_uint(optarg, &v) < 0 || v == 0) {
-			fprintf(stderr, "iommuctl: --limit wants a positive number, not '%s'\n", optarg);
-			return -EINVAL;
-		}
+		if (parse_uint(optarg, &v) < 0 || v == 0)
+			return usage_fail(ctx, "history", "--limit wants a positive number, not '%s'", optarg), -EINVAL;
 		a->limit = v;
 		return 0;
 	case OPT_DEVICE:
-		if (ctx->n_devices == ARRAY_SIZE(ctx->devices)) {
-			fprintf(stderr, "iommuctl: at most %zu --device options\n", ARRAY_SIZE(ctx->devices));
-			return -EINVAL;
-		}
+		if (ctx->n_devices == ARRAY_SIZE(ctx->devices))
+			return usage_fail(ctx, NULL, "at most %zu --device options", ARRAY_SIZE(ctx->devices)), -EINVAL;
 		ctx->devices[ctx->n_devices++] = optarg;
 		return 0;
 	case OPT_NEXT_BOOT:
@@ -163,26 +205,25 @@ static int parse_cmd_options(struct ctx *ctx, const struct cmd *cmd, int argc, c
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
-		if (c == '?' || c == ':') {
-			fprintf(stderr, "iommuctl: %s: %s '%s'\n", cmd->name,
-				c == ':' ? "missing argument for option" : "unrecognized option", argv[optind - 1]);
-			return usage_error(cmd->name);
-		}
+		if (c == '?' || c == ':')
+			return usage_fail(ctx, cmd->name, "%s: %s '%s'", cmd->name,
+					  c == ':' ? "missing argument for option" : "unrecognized option", argv[optind - 1]);
 		k = handle_global(ctx, c, cmd);
 		if (k == 1)
 			return -1;	/* help shown */
 		if (k == 0)
 			continue;
+		if (k == -EINVAL && c == OPT_WAIT)
+			return EXIT_USAGE;
 		if (handle_cmd_option(ctx, a, c) < 0)
-			return usage_error(cmd->name);
+			return EXIT_USAGE;
 	}
 	a->argc = argc - optind;
 	a->argv = argv + optind;
-	if (a->argc < cmd->min_args || a->argc > cmd->max_args) {
-		fprintf(stderr, "iommuctl: %s: %s\nUsage: iommuctl %s %s\n", cmd->name,
-			a->argc < cmd->min_args ? "missing argument" : "too many arguments", cmd->name, cmd->synopsis);
-		return usage_error(cmd->name);
-	}
+	if (a->argc < cmd->min_args || a->argc > cmd->max_args)
+		return usage_fail(ctx, cmd->name, "%s: %s; usage: iommuctl %s %s", cmd->name,
+				  a->argc < cmd->min_args ? "missing argument" : "too many arguments", cmd->name,
+				  cmd->synopsis);
 	return 0;
 }
 
@@ -225,31 +266,33 @@ static int prepare(struct ctx *ctx, const struct cmd *cmd)
 
 int main(int argc, char **argv)
 {
-	struct ctx ctx = { .root_path = "/", .sysfs = "/sys", .procfs = "/proc" };
+	struct ctx ctx = { .root_path = "/", .sysfs = "/sys", .procfs = "/proc", .commands = commands,
+			   .n_commands = ARRAY_SIZE(commands), .global_options = global_options };
 	struct cmd_args args = { 0 };
 	const struct cmd *cmd;
 	int c, k, r;
 
+	ctx.json = wants_json(argc, argv);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:hy", global_options, NULL)) != -1) {
-		if (c == '?' || c == ':') {
-			fprintf(stderr, "iommuctl: %s '%s'\n",
-				c == ':' ? "missing argument for option" : "unrecognized option", argv[optind - 1]);
-			return usage_error(NULL);
-		}
+		if (c == '?' || c == ':')
+			return usage_fail(&ctx, NULL, "%s '%s'",
+					  c == ':' ? "missing argument for option" : "unrecognized option", argv[optind - 1]);
 		k = handle_global(&ctx, c, NULL);
 		if (k == 1)
 			return 0;
+		if (k < 0)
+			return EXIT_USAGE;
 	}
 	if (optind >= argc) {
 		print_usage(stderr);
+		if (ctx.json)
+			output_error_json(EXIT_USAGE, "no command given", "Try 'iommuctl --help' for the commands.");
 		return EXIT_USAGE;
 	}
 	cmd = find_command(argv[optind]);
-	if (!cmd) {
-		fprintf(stderr, "iommuctl: unknown command '%s'\n", argv[optind]);
-		return usage_error(NULL);
-	}
+	if (!cmd)
+		return usage_fail(&ctx, NULL, "unknown command '%s'", argv[optind]);
 	k = parse_cmd_options(&ctx, cmd, argc - optind, argv + optind, &args);
 	if (k != 0)
 		return k < 0 ? 0 : k;

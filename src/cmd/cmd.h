@@ -31,6 +31,10 @@ struct ctx {
 	bool next_boot;			/* verify --next-boot */
 	bool trial;			/* plan/apply --trial */
 	bool no_commit;			/* apply --trial --no-commit */
+	/* main's command table and global options, for `complete` (data handed down, not a call up) */
+	const struct cmd *const *commands;
+	size_t n_commands;
+	const struct option *global_options;
 
 	struct rootfs *root;
 	struct journal *journal;	/* NULL when the command reads and no journal exists yet */
@@ -52,6 +56,7 @@ struct cmd {
 	const char *shortopts;
 	int min_args, max_args;
 	unsigned flags;
+	bool hidden;		/* left out of --help and of completion (complete itself) */
 	int (*run)(struct ctx *ctx, const struct cmd_args *args);
 };
 
@@ -75,10 +80,15 @@ extern const struct option planning_options[];
 	"                 or console=ttyS... on the command line)\n"
 
 extern const struct cmd cmd_snapshot, cmd_history, cmd_show, cmd_diff, cmd_rollback, cmd_recover, cmd_profiles,
-	cmd_plan, cmd_apply, cmd_scan, cmd_verify, cmd_status, cmd_commit, cmd_boot_check;
+	cmd_plan, cmd_apply, cmd_scan, cmd_verify, cmd_status, cmd_commit, cmd_boot_check, cmd_check_kernel,
+	cmd_complete;
 
-/* Print the error once, in the tool's voice, and give its exit code. */
+/* Print the error once, in the tool's voice, and give its exit code. With --json, also one JSON
+ * object on stdout: {"error": {"exit": N, "message": …, "hint": …|null}} (output_error_json). */
 int ctx_fail(struct ctx *ctx);
+/* That object for an error. hint NULL: message is the text up to its first "; " and hint the
+ * rest (every message says what happened, then what to do next), null when there is no "; ". */
+void output_error_json(int exit_code, const char *text, const char *hint);
 /* Look up a transaction given on the command line; unknown → EXIT_USAGE. */
 int ctx_parse_txn(struct ctx *ctx, const char *arg, struct txn_info *ret);
 /* Print a JSON document on stdout. */

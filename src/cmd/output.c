@@ -9,6 +9,20 @@
 #include "plan.h"
 #include "strbuf.h"
 
+void output_error_json(int exit_code, const char *text, const char *hint)
+{
+	struct json_object *o = json_object_new_object(), *x = json_object_new_object();
+	const char *sep = hint ? NULL : strstr(text, "; ");
+
+	json_object_object_add(x, "exit", json_object_new_int(exit_code));
+	json_object_object_add(x, "message", json_object_new_string_len(text, sep ? (int)(sep - text) : (int)strlen(text)));
+	json_object_object_add(x, "hint", hint ? json_object_new_string(hint) : sep ? json_object_new_string(sep + 2) : NULL);
+	json_object_object_add(o, "error", x);
+	output_json(o);
+	json_object_put(o);
+	fflush(stdout);
+}
+
 int ctx_fail(struct ctx *ctx)
 {
 	if (!ctx->err.exit_code)
@@ -18,11 +32,19 @@ int ctx_fail(struct ctx *ctx)
 	 * so plainly, with the command that fixes it. Files are written only after the journal
 	 * recorded the intent and are put back on failure, so nothing was changed or lost. */
 	if (ctx->err.sys_errno == EROFS) {
-		fprintf(stderr, "iommuctl: %s is mounted read-only, so nothing was changed; remount it read-write "
-			"with `mount -o remount,rw %s` and run the command again\n",
-			streq(ctx->root_path, "/") ? "the root file system" : ctx->root_path, ctx->root_path);
+		_cleanup_free_ char *what = NULL;
+
+		if (asprintf(&what, "%s is mounted read-only, so nothing was changed; remount it read-write with "
+			     "`mount -o remount,rw %s` and run the command again",
+			     streq(ctx->root_path, "/") ? "the root file system" : ctx->root_path, ctx->root_path) < 0)
+			what = NULL;
+		fprintf(stderr, "iommuctl: %s\n", what ? what : "the root is mounted read-only");
+		if (ctx->json)
+			output_error_json(EXIT_IO, ctx->err.text, what ? strstr(what, "; ") + 2 : NULL);
 		return EXIT_IO;
 	}
+	if (ctx->json)
+		output_error_json(ctx->err.exit_code, ctx->err.text, NULL);
 	return ctx->err.exit_code;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "journal-internal.h"
@@ -179,11 +180,45 @@ static int configure(struct journal *j, struct error *e)
 	return exec(j, sql, e);
 }
 
-/* Take the writer lock: flock on "<journal>.lock", which holds the owner's pid. */
+/* How long a writer waits for another one's lock (journal_set_lock_wait): -1 not at all (the
+ * default: exit 4 at once), 0 without limit, else milliseconds. One command per process, so
+ * one setting per process, like SQLite's own busy timeout. */
+static long lock_wait_ms = -1;
+static void (*lock_waiting)(const char *owner_pid, const char *lock_path);
+/* How often a waiting writer tries again. apt waits for dpkg's lock the same way: it polls
+ * (once a second), so that it can say whom it waits for and stop at its timeout. */
+#define LOCK_POLL_MS 100
+
+void journal_set_lock_wait(long ms, void (*waiting)(const char *owner_pid, const char *lock_path))
+{
+	lock_wait_ms = ms;
+	lock_waiting = waiting;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void read_owner(int fd, char pidbuf[static 32])
+{
+	ssize_t n = pread(fd, pidbuf, 31, 0);
+
+	pidbuf[n > 0 ? n : 0] = '\0';
+	pidbuf[strcspn(pidbuf, "\n")] = '\0';
+}
+
+/* Take the writer lock: flock on "<journal>.lock", which holds the owner's pid. Held by another
+ * process: wait as journal_set_lock_wait() said, telling its callback once whom it waits for. */
 static int lock_take(const char *path, int *ret_fd, struct error *e)
 {
 	_cleanup_free_ char *lock_path = NULL;
 	char pidbuf[32] = "";
+	long start = now_ms();
+	bool told = false;
 	ssize_t n;
 	int fd;
 
@@ -193,18 +228,34 @@ static int lock_take(const char *path, int *ret_fd, struct error *e)
 	if (fd < 0)
 		return error_set_errno(e, EXIT_IO, errno, "cannot open lock file %s: %s", lock_path, strerror(errno)),
 		       negative_errno();
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int err = errno;
+		long waited = now_ms() - start;
+		struct timespec pause = { 0, LOCK_POLL_MS * 1000000L };
 
-		n = pread(fd, pidbuf, sizeof(pidbuf) - 1, 0);
-		pidbuf[n > 0 ? n : 0] = '\0';
-		pidbuf[strcspn(pidbuf, "\n")] = '\0';
-		close(fd);
-		if (err != EWOULDBLOCK)
+		if (err == EINTR)
+			continue;
+		read_owner(fd, pidbuf);
+		if (err != EWOULDBLOCK) {
+			close(fd);
 			return error_set(e, EXIT_IO, "cannot lock %s: %s", lock_path, strerror(err)), -err;
-		return error_set(e, EXIT_LOCKED,
-				 "another iommuctl (pid %s) holds the lock %s; wait for it to finish, then run the command again",
-				 *pidbuf ? pidbuf : "unknown", lock_path), -EBUSY;
+		}
+		if (lock_wait_ms < 0 || (lock_wait_ms > 0 && waited >= lock_wait_ms)) {
+			close(fd);
+			if (lock_wait_ms > 0)
+				return error_set(e, EXIT_LOCKED,
+						 "another iommuctl (pid %s) still holds the lock %s after %ld s of waiting; "
+						 "wait for it to finish (or pass a longer --wait), then run the command again",
+						 *pidbuf ? pidbuf : "unknown", lock_path, lock_wait_ms / 1000), -EBUSY;
+			return error_set(e, EXIT_LOCKED,
+					 "another iommuctl (pid %s) holds the lock %s; wait for it to finish, then run "
+					 "the command again (or pass --wait)", *pidbuf ? pidbuf : "unknown", lock_path),
+			       -EBUSY;
+		}
+		if (!told && lock_waiting)
+			lock_waiting(*pidbuf ? pidbuf : "unknown", lock_path);
+		told = true;
+		nanosleep(&pause, NULL);
 	}
 	n = snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)getpid());
 	/* The pid is only a hint for the message above; failing to write it is not fatal. */

@@ -51,6 +51,11 @@ enum {
  * the file, and held until journal_close(); held by another process: EXIT_LOCKED and a
  * message naming its pid. */
 int journal_open(const char *path, unsigned flags, struct journal **ret, struct error *e);
+/* How long journal_open() with JOURNAL_LOCK waits for a lock another process holds: -1 not at
+ * all (the default), 0 without limit, else milliseconds; then EXIT_LOCKED as above. When it
+ * starts waiting it calls waiting (may be NULL) once with the owner's pid ("unknown" when the
+ * lock file has none) and the lock file, so that the command can say so (iommuctl --wait). */
+void journal_set_lock_wait(long ms, void (*waiting)(const char *owner_pid, const char *lock_path));
 /* With JOURNAL_READONLY nothing is written, not even a migration (an older schema is migrated
  * in a copy in memory), so readers work where they cannot write: as a user who may read the
  * journal but not its directory, or on a read-only mount. When even the WAL index (-shm)

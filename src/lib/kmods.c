@@ -39,6 +39,7 @@ static typeof(kmod_module_get_info) *sym_kmod_module_get_info;
 static typeof(kmod_module_info_get_key) *sym_kmod_module_info_get_key;
 static typeof(kmod_module_info_get_value) *sym_kmod_module_info_get_value;
 static typeof(kmod_module_info_free_list) *sym_kmod_module_info_free_list;
+static typeof(kmod_module_get_initstate) *sym_kmod_module_get_initstate;
 
 static const struct dl_symbol kmod_symbols[] = {
 	DL_SYMBOL(kmod_new),
@@ -58,6 +59,7 @@ static const struct dl_symbol kmod_symbols[] = {
 	DL_SYMBOL(kmod_module_info_get_key),
 	DL_SYMBOL(kmod_module_info_get_value),
 	DL_SYMBOL(kmod_module_info_free_list),
+	DL_SYMBOL(kmod_module_get_initstate),
 };
 
 static struct dl_library libkmod = {
@@ -84,6 +86,7 @@ static struct dl_library libkmod = {
 #define kmod_module_info_get_key sym_kmod_module_info_get_key
 #define kmod_module_info_get_value sym_kmod_module_info_get_value
 #define kmod_module_info_free_list sym_kmod_module_info_free_list
+#define kmod_module_get_initstate sym_kmod_module_get_initstate
 
 /*
  * libkmod only takes path names. A path such as "<root>/lib/modules/KVER"
@@ -409,6 +412,24 @@ int kmods_has_module(struct kmods *k, const char *name)
 	/* The last index it consults (modules.builtin.alias.bin) maps aliases of
 	 * built-in modules: only an exact name is the module itself. */
 	rc = streq(kmod_module_get_name(mod), norm);
+	kmod_module_unref(mod);
+	return rc;
+}
+
+int kmods_module_builtin(struct kmods *k, const char *name)
+{
+	char norm[MODULE_NAME_MAX];
+	struct kmod_module *mod = NULL;
+	int rc;
+
+	rc = kmods_has_module(k, name);
+	if (rc <= 0)
+		return rc;
+	if (!module_name_normalize(name, norm) || (rc = kmod_module_new_from_name(k->ctx, norm, &mod)) < 0)
+		return rc < 0 ? rc : -EINVAL;
+	/* libkmod 30 answers KMOD_MODULE_BUILTIN from the context's own modules.builtin index (the
+	 * tree of k, not the running kernel) before it looks at /sys/module. */
+	rc = kmod_module_get_initstate(mod) == KMOD_MODULE_BUILTIN;
 	kmod_module_unref(mod);
 	return rc;
 }

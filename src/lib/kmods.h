@@ -44,6 +44,10 @@ const char *kmods_dir(const struct kmods *k);
  * not count: "aes" is not a module even though modules answer to it. */
 int kmods_has_module(struct kmods *k, const char *name);
 
+/* 1 when the kernel has the module built in (modules.builtin): a modprobe.d blacklist cannot
+ * stop it; 0 when it is a .ko or absent; -errno. */
+int kmods_module_builtin(struct kmods *k, const char *name);
+
 /* 1 when the module declares the parameter (modinfo "parm", from the .ko or, built in, from
  * modules.builtin.modinfo), 0 when it does not; -ENOENT: no such module; -EIO and others: its
  * modinfo cannot be read (a tree without the .ko files). */
