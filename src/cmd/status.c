@@ -56,19 +56,6 @@ static void status_clear(struct status *s)
 	strv_clear(&s->unread);
 }
 
-static int unread(struct status *s, const char *fmt, ...) _printf_(2, 3);
-static int unread(struct status *s, const char *fmt, ...)
-{
-	_cleanup_free_ char *m = NULL;
-	va_list ap;
-	int k;
-
-	va_start(ap, fmt);
-	k = vasprintf(&m, fmt, ap);
-	va_end(ap);
-	return k < 0 ? -ENOMEM : strv_add(&s->unread, m);
-}
-
 /* ---- the journal: transactions, the interrupted one, hooks ---- */
 
 /* The newest transaction, the interrupted one, and the last apply not undone. */
@@ -80,22 +67,22 @@ static int read_transactions(struct ctx *ctx, struct status *s)
 	int k;
 
 	if (journal_txn_list(ctx->journal, 1, &v, &n, &ctx->err) < 0)
-		return unread(s, "the transactions in %s: %s", journal_path(ctx->journal), ctx->err.text);
+		return strv_addf(&s->unread, "the transactions in %s: %s", journal_path(ctx->journal), ctx->err.text);
 	if (n) {
 		s->last = v[0];
 		memset(&v[0], 0, sizeof(v[0]));
 	}
 	free(v);
 	if (journal_pending(ctx->journal, &pending, &ctx->err) < 0)
-		return unread(s, "pending transactions in %s: %s", journal_path(ctx->journal), ctx->err.text);
+		return strv_addf(&s->unread, "pending transactions in %s: %s", journal_path(ctx->journal), ctx->err.text);
 	if (pending) {
 		s->attention = true;
 		if (journal_txn_get(ctx->journal, pending, &s->interrupted, &ctx->err) < 0)
-			return unread(s, "transaction %lld: %s", (long long)pending, ctx->err.text);
+			return strv_addf(&s->unread, "transaction %lld: %s", (long long)pending, ctx->err.text);
 	}
 	k = verify_last_applied(ctx->journal, &s->applied, &ctx->err);
 	if (k == -EIO)
-		return unread(s, "the last apply in %s: %s", journal_path(ctx->journal), ctx->err.text);
+		return strv_addf(&s->unread, "the last apply in %s: %s", journal_path(ctx->journal), ctx->err.text);
 	return 0;
 }
 
@@ -130,17 +117,17 @@ static int read_hooks(struct ctx *ctx, struct status *s)
 
 	/* 50 transactions back is months of a host's life; a hook older than that is moot. */
 	if (journal_txn_list(ctx->journal, 50, &v, &n, &ctx->err) < 0)
-		return unread(s, "the hook runs in %s: %s", journal_path(ctx->journal), ctx->err.text);
+		return strv_addf(&s->unread, "the hook runs in %s: %s", journal_path(ctx->journal), ctx->err.text);
 	/* Only to name the hooks of recorded command lines; without it they are named by their words. */
 	if (hook_config_load(ctx->root, &hc, &e) < 0)
-		k = unread(s, "the hook configuration: %s", e.text);
+		k = strv_addf(&s->unread, "the hook configuration: %s", e.text);
 	for (size_t i = 0; i < n && k == 0 && !s->hook_txn; i++) {
 		struct hook_run *runs = NULL;
 		const char *name;
 		size_t nr = 0;
 
 		if (journal_hook_runs(ctx->journal, v[i].id, &runs, &nr, &ctx->err) < 0) {
-			k = unread(s, "the hook runs of transaction %lld: %s", (long long)v[i].id, ctx->err.text);
+			k = strv_addf(&s->unread, "the hook runs of transaction %lld: %s", (long long)v[i].id, ctx->err.text);
 			break;
 		}
 		/* Within one transaction a later run (the restore's) counts as later too. */
@@ -190,13 +177,13 @@ static int read_trial(struct ctx *ctx, struct status *s)
 	int k;
 
 	if (journal_trial_latest(ctx->journal, NULL, &id, &ctx->err) < 0)
-		return unread(s, "the trial boots in %s: %s", journal_path(ctx->journal), ctx->err.text);
+		return strv_addf(&s->unread, "the trial boots in %s: %s", journal_path(ctx->journal), ctx->err.text);
 	if (!id)
 		return 0;
 	k = journal_trial_get(ctx->journal, id, &s->trial, &ctx->err);
 	if (k < 0) {
 		s->trial.txn = 0;
-		return unread(s, "trial %lld: %s", (long long)id, k == -ENOENT ? "no trial row" : ctx->err.text);
+		return strv_addf(&s->unread, "trial %lld: %s", (long long)id, k == -ENOENT ? "no trial row" : ctx->err.text);
 	}
 	if (journal_txn_get(ctx->journal, id, &t, &ctx->err) == 0 && t.profile)
 		s->trial_profile = strdup(t.profile);
@@ -231,7 +218,7 @@ static int compare_one(struct ctx *ctx, struct status *s, const char *path, cons
 	int k = 0;
 
 	if (journal_known_state(ctx->journal, path, false, &known, &is_known, &ctx->err) < 0)
-		return unread(s, "the journal's state of %s: %s", path, ctx->err.text);
+		return strv_addf(&s->unread, "the journal's state of %s: %s", path, ctx->err.text);
 	if (!now)
 		now = &absent;
 	/* Without a baseline a file the journal never saw is not an edit: nothing is known of it. */
@@ -251,13 +238,13 @@ static int read_edits(struct ctx *ctx, struct status *s)
 	int k;
 
 	if (managed_scan(ctx->root, &set, &e) < 0)
-		return unread(s, "the managed files: %s", e.text);
+		return strv_addf(&s->unread, "the managed files: %s", e.text);
 	k = journal_has_baseline(ctx->journal, &baseline, &ctx->err);
 	if (k == 0)
 		k = journal_known_paths(ctx->journal, &known, &nknown, &ctx->err);
 	if (k < 0) {
 		managed_set_clear(&set);
-		return unread(s, "the journal's view of the managed files: %s", ctx->err.text);
+		return strv_addf(&s->unread, "the journal's view of the managed files: %s", ctx->err.text);
 	}
 	for (size_t i = 0; k == 0 && i < set.n; i++)
 		k = compare_one(ctx, s, set.files[i].path, &set.files[i].state, baseline);
@@ -301,7 +288,7 @@ static int read_verify(struct ctx *ctx, struct status *s)
 	if (!ctx->n_devices)
 		verify_devices_from_note(note, ctx->devices, ARRAY_SIZE(ctx->devices), &ctx->n_devices);
 	if (planned_make(ctx, s->applied.profile, &pl) < 0)
-		return unread(s, "profile %s, to verify it: %s", s->applied.profile, ctx->err.text);
+		return strv_addf(&s->unread, "profile %s, to verify it: %s", s->applied.profile, ctx->err.text);
 	env = (struct verify_env){ .root = ctx->root, .sysfs = ctx->sysfs, .procfs = ctx->procfs, .hw = &pl.hw,
 				   .profile = pl.profile, .plan = &pl.plan, .vms = &pl.vms };
 	verify_run(&env, verify_applied_after_boot(ctx->procfs, &s->applied), &c, &ids);
@@ -533,7 +520,7 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 		k = journal_open_in_root(ctx->root, JOURNAL_READONLY, &ctx->journal, &ctx->err);
 	if (k < 0 && k != -ENOENT) {
 		/* Not readable (a user without access, a damaged file): say so; what does not need it goes on. */
-		k = unread(&s, "the journal: %s", ctx->err.text);
+		k = strv_addf(&s.unread, "the journal: %s", ctx->err.text);
 		s.attention = s.journal_failed = true;
 		ctx->journal = NULL;
 	} else {

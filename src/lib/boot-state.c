@@ -38,32 +38,6 @@ void boot_state_clear(struct boot_state *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static int unread(struct boot_state *s, const char *fmt, ...) _printf_(2, 3);
-static int unread(struct boot_state *s, const char *fmt, ...)
-{
-	_cleanup_free_ char *m = NULL;
-	va_list ap;
-	int k;
-
-	va_start(ap, fmt);
-	k = vasprintf(&m, fmt, ap);
-	va_end(ap);
-	return k < 0 ? -ENOMEM : strv_add(&s->notes, m);
-}
-
-static int reboot_reason(struct boot_state *s, const char *fmt, ...) _printf_(2, 3);
-static int reboot_reason(struct boot_state *s, const char *fmt, ...)
-{
-	_cleanup_free_ char *m = NULL;
-	va_list ap;
-	int k;
-
-	va_start(ap, fmt);
-	k = vasprintf(&m, fmt, ap);
-	va_end(ap);
-	return k < 0 ? -ENOMEM : strv_add(&s->reasons, m);
-}
-
 /* The parameters of a command line as a sorted list, without what names the image (the first
  * word of a grub "linux" line, BOOT_IMAGE=, initrd=), which differs between the two forms. */
 static int cmdline_params(const char *line, bool grub_linux, struct strv *ret)
@@ -112,12 +86,12 @@ static int compare_cmdlines(struct bs_ctx *ctx, struct boot_state *s, const stru
 	}
 	s->booted = running_read(ctx->procfs, "cmdline");
 	if (!s->booted)
-		return unread(s, "the booted command line, %s/cmdline: %s", ctx->procfs, strerror(errno));
+		return strv_addf(&s->notes, "the booted command line, %s/cmdline: %s", ctx->procfs, strerror(errno));
 	s->booted[strcspn(s->booted, "\n")] = '\0';
 	s->next_from = grub ? "/boot/grub/grub.cfg" : "/etc/kernel/cmdline";
 	if ((k = rootfs_read_file_in_root(ctx->root, s->next_from, &fs, &e)) < 0) {
 		s->next_from = NULL;
-		return unread(s, "the next boot's command line: %s", e.text);
+		return strv_addf(&s->notes, "the next boot's command line: %s", e.text);
 	}
 	if (!fs.present) {
 		file_state_clear(&fs);
@@ -138,7 +112,7 @@ static int compare_cmdlines(struct bs_ctx *ctx, struct boot_state *s, const stru
 	param_diff(&d, &next, &now, "adds ");
 	param_diff(&d, &now, &next, "drops ");
 	if (d.len)
-		return reboot_reason(s, "the next boot's command line (%s) %s", s->next_from, strbuf_str(&d));
+		return strv_addf(&s->reasons, "the next boot's command line (%s) %s", s->next_from, strbuf_str(&d));
 	return 0;
 }
 
@@ -189,7 +163,7 @@ static int compare_mtimes(struct bs_ctx *ctx, struct boot_state *s, const struct
 	if (bl->kind == BOOT_GRUB && rootfs_stat(ctx->root, "/boot/grub/grub.cfg", &st) == 0) {
 		t = newest_input(ctx->root, grub_in, "/etc/default/grub.d", ".cfg", &in, which, sizeof(which));
 		if (t > st.st_mtime)
-			k = reboot_reason(s, "/boot/grub/grub.cfg is older than %s: run update-grub, then reboot", in);
+			k = strv_addf(&s->reasons, "/boot/grub/grub.cfg is older than %s: run update-grub, then reboot", in);
 	}
 	if (k < 0 || kmods_list_kernels(ctx->root, &kernels, &n, &e) < 0)
 		return k;
@@ -197,7 +171,7 @@ static int compare_mtimes(struct bs_ctx *ctx, struct boot_state *s, const struct
 	for (size_t i = 0; k == 0 && i < n; i++) {
 		snprintf(path, sizeof(path), "/boot/initrd.img-%s", kernels[i]);
 		if (rootfs_stat(ctx->root, path, &st) == 0 && t > st.st_mtime)
-			k = reboot_reason(s, "%s is older than %s: run update-initramfs -u -k %s, then reboot", path, in,
+			k = strv_addf(&s->reasons, "%s is older than %s: run update-initramfs -u -k %s, then reboot", path, in,
 					  kernels[i]);
 	}
 	strv_free(kernels, n);
@@ -226,9 +200,9 @@ static int changed_this_boot(struct bs_ctx *ctx, struct boot_state *s)
 	int k = 0;
 
 	if (journal_txn_list(ctx->journal, 50, &v, &n, &ctx->err) < 0)
-		return unread(s, "the transactions of this boot: %s", ctx->err.text);
+		return strv_addf(&s->notes, "the transactions of this boot: %s", ctx->err.text);
 	if (n && !boot_known(ctx->procfs))
-		k = unread(s, "whether the running boot came before or after transaction %lld: %s has neither "
+		k = strv_addf(&s->notes, "whether the running boot came before or after transaction %lld: %s has neither "
 			   "sys/kernel/random/boot_id nor a btime line in stat", (long long)v[0].id, ctx->procfs);
 	for (size_t i = 0; i < n && k == 0 && verify_applied_after_boot(ctx->procfs, &v[i]); i++) {
 		struct file_change *f = NULL;
@@ -237,7 +211,7 @@ static int changed_this_boot(struct bs_ctx *ctx, struct boot_state *s)
 		if (streq(v[i].state, "pending"))
 			continue;
 		if (journal_txn_files(ctx->journal, v[i].id, false, &f, &nf, &ctx->err) < 0) {
-			k = unread(s, "the files of transaction %lld: %s", (long long)v[i].id, ctx->err.text);
+			k = strv_addf(&s->notes, "the files of transaction %lld: %s", (long long)v[i].id, ctx->err.text);
 			break;
 		}
 		newest = newest ? newest : v[i].id;
@@ -269,7 +243,7 @@ static int changed_this_boot(struct bs_ctx *ctx, struct boot_state *s)
 		if (!file_state_equal(&net[x].before, &net[x].after))
 			strbuf_appendf(&paths, "%s%s", paths.len ? ", " : "", net[x].path);
 	if (k == 0 && paths.len)
-		k = reboot_reason(s, "%zu transaction(s) of the running boot, the newest %lld, changed %s", ntx,
+		k = strv_addf(&s->reasons, "%zu transaction(s) of the running boot, the newest %lld, changed %s", ntx,
 				  (long long)newest, strbuf_str(&paths));
 	file_changes_free(net, nnet);
 	for (size_t i = 0; i < n; i++)
@@ -287,7 +261,7 @@ static int read_reboot(struct bs_ctx *ctx, struct boot_state *s)
 	if (ctx->journal && (k = changed_this_boot(ctx, s)) < 0)
 		return k;
 	if (bootloader_detect(ctx->root, ctx->sysfs, &bl, &e) < 0)
-		return unread(s, "the boot loader: %s", e.text);
+		return strv_addf(&s->notes, "the boot loader: %s", e.text);
 	if ((k = compare_cmdlines(ctx, s, &bl)) < 0)
 		return k;
 	return compare_mtimes(ctx, s, &bl);

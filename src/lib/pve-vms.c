@@ -60,19 +60,6 @@ void pve_vms_clear(struct pve_vms *v)
 	memset(v, 0, sizeof(*v));
 }
 
-static int note(struct strv *notes, const char *fmt, ...) _printf_(2, 3);
-static int note(struct strv *notes, const char *fmt, ...)
-{
-	_cleanup_free_ char *m = NULL;
-	va_list ap;
-	int k;
-
-	va_start(ap, fmt);
-	k = vasprintf(&m, fmt, ap);
-	va_end(ap);
-	return k < 0 ? -ENOMEM : strv_add(notes, m);
-}
-
 static bool all_hex(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -204,7 +191,7 @@ static int add_pci(struct pve_vm *vm, unsigned index, const char *value, struct 
 		free(p->mapping);
 		free(p->mdev);
 		strv_clear(&p->slots);
-		return note(notes, "VM %u: hostpci%u: '%s' names neither a PCI address (0000:01:00.0, 01:00) nor "
+		return strv_addf(notes, "VM %u: hostpci%u: '%s' names neither a PCI address (0000:01:00.0, 01:00) nor "
 			    "one mapping=, as qemu-server reads it; the line is left out", vm->vmid, index, value) < 0
 			       ? -ENOMEM : -EINVAL;
 	}
@@ -374,7 +361,7 @@ static int read_node(const struct rootfs *r, struct pve_vms *ret, struct error *
 			return -ENOMEM;
 	}
 	if (!ret->node)
-		return note(&ret->notes, "/etc/hostname names no host, so this node's directory and mapping "
+		return strv_addf(&ret->notes, "/etc/hostname names no host, so this node's directory and mapping "
 			    "entries cannot be told apart");
 	return 0;
 }
@@ -465,7 +452,7 @@ static int read_db(const struct rootfs *r, sqlite3 *db, struct pve_vms *ret, str
 		if (nodes == 1)
 			ret->node = TAKE_PTR(only);
 		else
-			return note(&ret->notes, "%s holds %zu nodes and /etc/hostname names none of them", PVE_DB, nodes);
+			return strv_addf(&ret->notes, "%s holds %zu nodes and /etc/hostname names none of them", PVE_DB, nodes);
 	}
 	if (sqlite3_prepare_v2(db, q_pci, -1, &st, NULL) != SQLITE_OK)
 		return db_fail(db, r, "cannot read mapping/pci.cfg", e);
@@ -559,7 +546,7 @@ int pve_vms_read(const struct rootfs *r, struct pve_vms *ret, struct error *e)
 			if (k == 0)
 				k = read_db_file(r, true, &v, &e2);
 			if (k == 0)
-				k = note(&v.notes, "%s-wal (%lld bytes) could not be read (%s), so the last changes pmxcfs "
+				k = strv_addf(&v.notes, "%s-wal (%lld bytes) could not be read (%s), so the last changes pmxcfs "
 					 "made may be missing: mount the root read-write, or start pmxcfs once to fold it in",
 					 rootfs_display(r, PVE_DB, shown, sizeof(shown)), (long long)wal.st_size, e->text);
 			if (k < 0)

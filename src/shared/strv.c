@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* strv.c — lists of strings (see strv.h). Knows nothing of modules, parameters or files. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +40,18 @@ static int strv_take(struct strv *s, char *copy)
 int strv_add(struct strv *s, const char *str)
 {
 	return strv_take(s, strdup(str));
+}
+
+int strv_addf(struct strv *s, const char *fmt, ...)
+{
+	char *m;
+	va_list ap;
+	int k;
+
+	va_start(ap, fmt);
+	k = vasprintf(&m, fmt, ap);
+	va_end(ap);
+	return strv_take(s, k < 0 ? NULL : m);
 }
 
 int strv_add_n(struct strv *s, const char *str, size_t n)

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "macros.h"
+
 /* A growing list of malloc'd strings; v[n] is NULL once something was added, so v can be
  * handed to what wants a NULL-terminated array. A zeroed struct is the empty list. */
 struct strv {
@@ -17,6 +19,8 @@ static inline void strv_clearp(struct strv *s) { strv_clear(s); }
 #define _cleanup_strv_ __attribute__((cleanup(strv_clearp)))
 /* Append a copy of str (duplicates too); -ENOMEM. */
 int strv_add(struct strv *s, const char *str);
+/* Append the printf-formatted string; -ENOMEM. */
+int strv_addf(struct strv *s, const char *fmt, ...) _printf_(2, 3);
 /* Append a copy of the n bytes at str; -ENOMEM. */
 int strv_add_n(struct strv *s, const char *str, size_t n);
 bool strv_contains(const struct strv *s, const char *str);
