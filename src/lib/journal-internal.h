@@ -52,6 +52,10 @@ int exec(struct journal *j, const char *sql, struct error *e);
  * of schema 3's rows in schema 4's migration. */
 int file_rows_read(struct journal *j, const char *sql, int64_t txn, bool with_sizes, const char *what,
 		   struct file_change **ret, size_t *ret_n, struct error *e);
+/* The files of a change set, owned by a txn row (owner "txn", by id) or a trial row (owner
+ * "trial", by txn), sorted by path; with_content loads both states' content. */
+int change_set_files_read(struct journal *j, const char *owner, int64_t id, bool with_content, const char *what,
+			  struct file_change **ret, size_t *ret_n, struct error *e);
 
 /* journal-write.c */
 /* The id of the change set of files, stored now if the journal does not hold it yet (see

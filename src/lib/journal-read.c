@@ -197,21 +197,23 @@ int journal_load_content(struct journal *j, struct file_state *fs, struct error 
 	return 0;
 }
 
-int journal_txn_files(struct journal *j, int64_t id, bool with_content, struct file_change **ret,
-		      size_t *ret_n, struct error *e)
+int change_set_files_read(struct journal *j, const char *owner, int64_t id, bool with_content, const char *what,
+			  struct file_change **ret, size_t *ret_n, struct error *e)
 {
+	_cleanup_free_ char *sql = NULL;
 	struct file_change *v = NULL;
 	size_t n = 0;
 	int k;
 
-	k = file_rows_read(j,
-			   "SELECT f.path, f.before_hash, f.before_mode, f.before_uid, f.before_gid, "
-			   "f.after_hash, f.after_mode, f.after_uid, f.after_gid, "
-			   "(SELECT size FROM blob WHERE hash = f.before_hash), "
-			   "(SELECT size FROM blob WHERE hash = f.after_hash) "
-			   "FROM txn t JOIN change_set_file f ON f.change_set = t.change_set WHERE t.id = ? "
-			   "ORDER BY f.path",
-			   id, true, "cannot read the files of a transaction", &v, &n, e);
+	if (asprintf(&sql,
+		     "SELECT f.path, f.before_hash, f.before_mode, f.before_uid, f.before_gid, "
+		     "f.after_hash, f.after_mode, f.after_uid, f.after_gid, "
+		     "(SELECT size FROM blob WHERE hash = f.before_hash), "
+		     "(SELECT size FROM blob WHERE hash = f.after_hash) "
+		     "FROM %s o JOIN change_set_file f ON f.change_set = o.change_set WHERE o.%s = ? "
+		     "ORDER BY f.path", owner, streq(owner, "txn") ? "id" : "txn") < 0)
+		return error_set(e, EXIT_IO, "out of memory"), -ENOMEM;
+	k = file_rows_read(j, sql, id, true, what, &v, &n, e);
 	if (k < 0)
 		return k;
 	for (size_t i = 0; k == 0 && with_content && i < n; i++) {
@@ -226,6 +228,12 @@ int journal_txn_files(struct journal *j, int64_t id, bool with_content, struct f
 	*ret = v;
 	*ret_n = n;
 	return 0;
+}
+
+int journal_txn_files(struct journal *j, int64_t id, bool with_content, struct file_change **ret,
+		      size_t *ret_n, struct error *e)
+{
+	return change_set_files_read(j, "txn", id, with_content, "cannot read the files of a transaction", ret, ret_n, e);
 }
 
 static int single_id(struct journal *j, const char *sql, int64_t arg, int64_t *ret, struct error *e)

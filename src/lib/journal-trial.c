@@ -234,30 +234,5 @@ int journal_trial_of_commit(struct journal *j, int64_t commit_txn, int64_t *ret,
 int journal_trial_changes(struct journal *j, int64_t txn, bool with_content, struct file_change **ret, size_t *ret_n,
 			  struct error *e)
 {
-	struct file_change *v = NULL;
-	size_t n = 0;
-	int k;
-
-	k = file_rows_read(j,
-			   "SELECT f.path, f.before_hash, f.before_mode, f.before_uid, f.before_gid, "
-			   "f.after_hash, f.after_mode, f.after_uid, f.after_gid, "
-			   "(SELECT size FROM blob WHERE hash = f.before_hash), "
-			   "(SELECT size FROM blob WHERE hash = f.after_hash) "
-			   "FROM trial r JOIN change_set_file f ON f.change_set = r.change_set WHERE r.txn = ? "
-			   "ORDER BY f.path",
-			   txn, true, "cannot read the files of a trial", &v, &n, e);
-	if (k < 0)
-		return k;
-	for (size_t i = 0; k == 0 && with_content && i < n; i++) {
-		k = journal_load_content(j, &v[i].before, e);
-		if (k == 0)
-			k = journal_load_content(j, &v[i].after, e);
-	}
-	if (k < 0) {
-		file_changes_free(v, n);
-		return k;
-	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	return change_set_files_read(j, "trial", txn, with_content, "cannot read the files of a trial", ret, ret_n, e);
 }
