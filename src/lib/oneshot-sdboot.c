@@ -37,6 +37,10 @@
 #define PMX_MANUAL_KERNELS "/etc/kernel/proxmox-boot-manual-kernels"
 #define PMX_ESP_DIR "/EFI/proxmox/"
 #define ENTRY_PREFIX "iommuctl-trial-"
+/* error_set() returns the exit code; these return the negative errno callers test for. */
+#define REFUSE(e, ...) (error_set((e), EXIT_REFUSED, __VA_ARGS__), -EOPNOTSUPP)
+#define NOMEM(e) (error_set((e), EXIT_IO, "out of memory"), -ENOMEM)
+#define FAIL_ERRNO(e, code, err, ...) ({ int _err = (err); error_set_errno((e), (code), _err, __VA_ARGS__); -_err; })
 #define PIN_MARK "# iommuctl: pinned in " PMX_MANUAL_KERNELS ": "
 
 /* ---- EFI variables (efivarfs) ---- */
@@ -219,13 +223,13 @@ static int esp_mount_pmx(const struct rootfs *r, const char *uuid, char *dir, si
 	snprintf(dev, sizeof(dev), "/dev/disk/by-uuid/%s", uuid);
 	devfd = rootfs_openat(r, dev, O_PATH | O_CLOEXEC, 0, ROOTFS_LINKS_IN_ROOT);
 	if (devfd < 0)
-		return error_set(e, EXIT_REFUSED,
+		return REFUSE(e,
 				 "%s lists the ESP %s, but %s does not exist: the disk is missing or the UUID is "
 				 "stale; run 'proxmox-boot-tool status' and 'proxmox-boot-tool clean', then try again",
 				 PMX_ESP_LIST, uuid, rootfs_display(r, dev, shown, sizeof(shown)));
 	if (!unshared) {
 		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-			return error_set_errno(e, EXIT_IO, errno,
+			return FAIL_ERRNO(e, EXIT_IO, errno,
 					       "cannot enter a private mount namespace to mount the ESP %s: %s "
 					       "(iommuctl must run as root)", uuid, strerror(errno));
 		unshared = true;
@@ -233,7 +237,7 @@ static int esp_mount_pmx(const struct rootfs *r, const char *uuid, char *dir, si
 	snprintf(src, sizeof(src), "/proc/self/fd/%d", devfd);
 	snprintf(tgt, sizeof(tgt), "/proc/self/fd/%d", dirfd);
 	if (mount(src, tgt, "vfat", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		return error_set_errno(e, EXIT_IO, errno, "cannot mount the ESP %s (%s, vfat) on %s: %s",
+		return FAIL_ERRNO(e, EXIT_IO, errno, "cannot mount the ESP %s (%s, vfat) on %s: %s",
 				       uuid, dev, rootfs_display(r, dir, shown, sizeof(shown)), strerror(errno));
 	return 0;
 }
@@ -263,7 +267,7 @@ static int esps_find(const struct rootfs *r, const struct bootloader *b, struct 
 			if (k < 0)
 				break;
 			if (!esp_looks_like(r, dir)) {
-				k = error_set(e, EXIT_REFUSED,
+				k = REFUSE(e,
 					      "the ESP %s (listed in %s) has no loader/ directory: it is not set up for "
 					      "systemd-boot; run 'proxmox-boot-tool refresh' and try again", line, PMX_ESP_LIST);
 				break;
@@ -275,17 +279,17 @@ static int esps_find(const struct rootfs *r, const struct bootloader *b, struct 
 		}
 		file_state_clear(&list);
 		if (k < 0)
-			return k == -ENOMEM ? error_set(e, EXIT_IO, "out of memory") : k;
+			return k == -ENOMEM ? NOMEM(e) : k;
 		if (ret->n == 0)
-			return error_set(e, EXIT_REFUSED,
+			return REFUSE(e,
 					 "%s lists no ESP: proxmox-boot-tool has nothing to boot from; run "
 					 "'proxmox-boot-tool status'", PMX_ESP_LIST);
 		return 0;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(plain); i++)
 		if (esp_looks_like(r, plain[i]))
-			return esps_add(ret, plain[i], plain[i]) < 0 ? error_set(e, EXIT_IO, "out of memory") : 0;
-	return error_set(e, EXIT_REFUSED,
+			return esps_add(ret, plain[i], plain[i]) < 0 ? NOMEM(e) : 0;
+	return REFUSE(e,
 			 "no ESP with systemd-boot's loader/ directory is mounted at /efi, /boot or /boot/efi: "
 			 "mount the ESP there (as bootctl expects) and try again");
 }
@@ -396,7 +400,7 @@ static int entries_load(const struct rootfs *r, const struct esp *esp, struct en
 	v = calloc(n ? n : 1, sizeof(*v));
 	if (!v) {
 		strv_free(names, n);
-		return error_set(e, EXIT_IO, "out of memory");
+		return NOMEM(e);
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct file_state fs = { 0 };
@@ -535,7 +539,7 @@ static int pmx_pin(const struct rootfs *r, const char *kver, bool add, bool *cha
 
 		if (!data) {
 			file_state_clear(&fs);
-			return error_set(e, EXIT_IO, "out of memory");
+			return NOMEM(e);
 		}
 		file_state_set_content(&target, data, strlen(data));
 	}
@@ -547,7 +551,7 @@ static int pmx_pin(const struct rootfs *r, const char *kver, bool add, bool *cha
 	if (k == 0)
 		k = rootfs_replace_at(r, dirfd, PMX_MANUAL_KERNELS, &target, e);
 	if (k == 0 && fsync(dirfd) < 0)
-		k = error_set_errno(e, EXIT_IO, errno, "cannot sync /etc/kernel: %s", strerror(errno));
+		k = FAIL_ERRNO(e, EXIT_IO, errno, "cannot sync /etc/kernel: %s", strerror(errno));
 	file_state_clear(&target);
 	if (k == 0)
 		*changed = true;
@@ -575,7 +579,7 @@ static int esp_write(const struct rootfs *r, const struct esp *esp, const char *
 	    fsync(dirfd) < 0) {
 		k = errno ? errno : EIO;
 		(void)unlinkat(dirfd, tmp, 0);
-		return error_set_errno(e, exit_code_for_errno(-k), k, "cannot write %s/%s on %s: %s",
+		return FAIL_ERRNO(e, exit_code_for_errno(-k), k, "cannot write %s/%s on %s: %s",
 				       rootfs_display(r, dir, shown, sizeof(shown)), name, esp->label, strerror(k));
 	}
 	return 0;
@@ -602,7 +606,7 @@ static int esp_remove(const struct rootfs *r, const struct esp *esp, const char 
 	if (k < 0)
 		return k;
 	if ((unlinkat(dirfd, name, 0) < 0 && errno != ENOENT) || fsync(dirfd) < 0)
-		return error_set_errno(e, EXIT_IO, errno, "cannot remove %s on %s: %s",
+		return FAIL_ERRNO(e, EXIT_IO, errno, "cannot remove %s on %s: %s",
 				       rootfs_display(r, path, shown, sizeof(shown)), esp->label, strerror(errno));
 	return 0;
 }
@@ -622,7 +626,7 @@ static int check_firmware(const struct oneshot_env *env, struct error *e)
 
 	snprintf(path, sizeof(path), "%s/firmware/efi", env->sysfs);
 	if (stat(path, &st) < 0)
-		return error_set(e, EXIT_REFUSED,
+		return REFUSE(e,
 				 "%s does not exist: this boot did not start by UEFI, so there is no NVRAM for "
 				 "systemd-boot's LoaderEntryOneShot; a trial boot on systemd-boot needs the host "
 				 "booted by UEFI (or use 'iommuctl apply' without --trial)", path);
@@ -639,28 +643,18 @@ static int check_firmware(const struct oneshot_env *env, struct error *e)
 		closedir(d);
 	}
 	if (empty)
-		return error_set(e, EXIT_REFUSED,
+		return REFUSE(e,
 				 "%s is missing or empty: efivarfs is not mounted, so the EFI variables cannot be "
 				 "read or set; run 'mount -t efivarfs efivarfs /sys/firmware/efi/efivars' and try "
 				 "again", path);
 	k = efivar_read_string(env, "LoaderInfo", &info);
 	if (k < 0)
-		return error_set(e, EXIT_REFUSED,
+		return REFUSE(e,
 				 "the EFI variable LoaderInfo-" LOADER_GUID " is %s: this boot was not started by "
 				 "systemd-boot, and only systemd-boot reads LoaderEntryOneShot; boot through "
 				 "systemd-boot or use 'iommuctl apply' without --trial",
 				 k == -ENOENT ? "not set" : strerror(-k));
 	return 0;
-}
-
-/* oneshot_armed_clear() lives in oneshot.c; this file cleans up its own half-filled result. */
-static void armed_release(struct oneshot_armed *a)
-{
-	free(a->where);
-	free(a->entry_id);
-	strv_clear(&a->files);
-	strv_clear(&a->notes);
-	memset(a, 0, sizeof(*a));
 }
 
 int oneshot_sdboot_check(const struct rootfs *r, const struct bootloader *b, const struct oneshot_env *env,
@@ -709,7 +703,7 @@ int oneshot_sdboot_arm(const struct rootfs *r, const struct bootloader *b, const
 			break;
 		d = entries_default(r, env, &esps.v[i], v, n);
 		if (d < 0 || !v[d].kernel) {
-			k = error_set(e, EXIT_REFUSED,
+			k = REFUSE(e,
 				      d < 0 ? "%s has no loader entry in loader/entries to copy for the trial; run "
 					      "'proxmox-boot-tool refresh' (or kernel-install) first"
 					    : "the default entry on %s boots an EFI image, not a kernel with a command "
@@ -720,7 +714,7 @@ int oneshot_sdboot_arm(const struct rootfs *r, const struct bootloader *b, const
 				k = pmx_pin(r, kver, true, &pinned, e);
 			text = entry_trial_text(&v[d], t, pinned ? kver : NULL);
 			if (k == 0 && !text)
-				k = error_set(e, EXIT_IO, "out of memory");
+				k = NOMEM(e);
 			if (k == 0)
 				k = esp_write(r, &esps.v[i], name, text, e);
 			if (k == 0) {
@@ -739,7 +733,7 @@ int oneshot_sdboot_arm(const struct rootfs *r, const struct bootloader *b, const
 	if (k == 0) {
 		k = efivar_write_ascii(env, "LoaderEntryOneShot", name);
 		if (k < 0)
-			k = error_set_errno(e, exit_code_for_errno(k), -k,
+			k = FAIL_ERRNO(e, exit_code_for_errno(k), -k,
 					    "cannot set the EFI variable LoaderEntryOneShot-" LOADER_GUID " in %s/" EFIVARS
 					    ": %s; nothing is armed", env->sysfs, strerror(-k));
 	}
@@ -773,7 +767,7 @@ int oneshot_sdboot_arm(const struct rootfs *r, const struct bootloader *b, const
 		(void)pmx_pin(r, kver, false, &changed, &ignored);
 	}
 	esps_clear(&esps);
-	armed_release(ret);
+	oneshot_armed_clear(ret);
 	return k;
 }
 
@@ -791,7 +785,7 @@ int oneshot_sdboot_disarm(const struct rootfs *r, const struct bootloader *b, co
 	if (efivar_read_string(env, "LoaderEntryOneShot", &oneshot) == 0 && strcasecmp(oneshot, name) == 0) {
 		k = efivar_remove(env, "LoaderEntryOneShot");
 		if (k < 0)
-			return error_set_errno(e, exit_code_for_errno(k), -k,
+			return FAIL_ERRNO(e, exit_code_for_errno(k), -k,
 					       "cannot remove the EFI variable LoaderEntryOneShot-" LOADER_GUID
 					       " (it still names %s): %s", name, strerror(-k));
 	}
