@@ -100,8 +100,9 @@ int journal_trial_set_state(struct journal *j, int64_t txn, const char *state, c
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 
 	if (prepare(j,
-		    "UPDATE trial SET state = ?, outcome = ?, boot_id = coalesce(?, boot_id), "
-		    "checked_at = CASE WHEN ?3 IS NULL THEN checked_at ELSE ? END WHERE txn = ?", &st, e) < 0)
+		    "UPDATE trial SET state = ?1, outcome = ?2, boot_id = coalesce(?3, boot_id), "
+		    "checked_at = CASE WHEN ?1 IN ('passed', 'failed') THEN ?4 ELSE checked_at END WHERE txn = ?5",
+		    &st, e) < 0)
 		return -EIO;
 	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
 	bind_text_or_null(st, 2, outcome);

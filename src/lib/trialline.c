@@ -115,9 +115,8 @@ static int compose_unexercised(const struct profile *p, const struct plan *plan,
 			 "the trial's udev rule does the same from iommuctl.bind=",
 			 p->vfio_file ? p->vfio_file : PROFILE_DEFAULT_VFIO_FILE);
 	if (k == 0 && strv_contains(&plan->hooks, HOOK_UPDATE_INITRAMFS))
-		k = note(u, "the initramfs: commit runs update-initramfs, which copies /etc/modules' effects and "
-			 "modprobe.d into it; the trial boots the old initramfs (the first boot after commit is "
-			 "checked again)");
+		k = note(u, "the initramfs: commit runs update-initramfs, which copies modprobe.d (blacklists, "
+			 "options, softdeps) into it; the trial boots the old one");
 	return k;
 }
 
