@@ -68,6 +68,11 @@ ovmf_vars=/usr/share/OVMF/OVMF_VARS_4M.fd
 if [ "$(id -u)" != 0 ] && ! unshare -r true 2>/dev/null; then
 	skip_all "not root and no user namespaces (unshare -r): no private mount namespace for mkinitramfs and grub-mkconfig"
 fi
+# asroot CMD...: CMD with uid 0 as the file owner (mke2fs -d records the owner it sees; iommuctl
+# reads only root-owned profiles).
+asroot() {
+	if [ "$(id -u)" = 0 ]; then "$@"; else unshare -r "$@"; fi
+}
 # nsrun CMD...: CMD in a private mount namespace (as uid 0 of a user namespace when not root).
 nsrun() {
 	if [ "$(id -u)" = 0 ]; then unshare -m --propagation private "$@"; else unshare -r -m --propagation private "$@"; fi
@@ -252,7 +257,7 @@ grub_disk() {
 	rm -f "$img"
 	truncate -s $(((kb + 1024) * 1024)) "$img"
 	printf 'label: dos\nstart=2048, type=83, bootable\n' | sfdisk -q "$img" || return 1
-	mke2fs -q -F -t ext4 -U "$uuid" -L trial-root -E offset=1048576 -d "$root" "$img" "${kb}k" \
+	asroot mke2fs -q -F -t ext4 -U "$uuid" -L trial-root -E offset=1048576 -d "$root" "$img" "${kb}k" \
 		>"$img.mke2fs" 2>&1 || { cat "$img.mke2fs" >&2; return 1; }
 	grub-mkimage -O i386-pc -o "$work/core.img" -p '(hd0,msdos1)/boot/grub' \
 		biosdisk part_msdos ext2 normal configfile linux search search_fs_uuid echo test \
@@ -357,9 +362,316 @@ case_loaders_grub() {
 	fi
 }
 
+# ---- the GRUB cases: the host side ----
+
+# grub_case_root NAME: a guest root for a GRUB case with its initramfs, grub.cfg and grubenv.
+# Sets r, img, uuid, kver.
+grub_case_root() {
+	r=$work/$1.root
+	img=$work/$1.img
+	kver=$(kernel_tree "$(kernel_deb '^linux-image-6\.1\.0-[0-9]+-amd64_')") || return 1
+	uuid=$(cat /proc/sys/kernel/random/uuid)
+	new_trial_root "$r" "$kver" || return 1
+	real_initramfs "$r" "$kver" pristine || return 1
+	grub_mkconfig "$r" "$uuid"
+}
+
+# The real grub-probe cannot probe a directory of an image that is not mounted; the probe iommuctl
+# runs (IOMMUCTL_GRUB_PROBE, called as "PROBE --target=T DIR") is the real grub-probe on a device
+# holding the same file system as the guest's /boot/grub: an ext4 image made by the same mke2fs
+# (case 4: the btrfs image itself).
+probe_wrapper() {
+	local dev=$1 out=$2
+	printf '#!/bin/sh\n# grub-probe on %s for the directory %s names\nexec grub-probe "$1" --device %s\n' \
+		"$dev" '$2' "$dev" >"$out"
+	chmod 0755 "$out"
+}
+probe_ext4=$work/probe-ext4.img
+probe_ext4_sh=$work/probe-ext4.sh
+
+# host_trial NAME ARGS...: `iommuctl apply --trial ARGS` on the guest root, against the fixture's
+# hardware, as the admin runs it on the host. The first run installs /etc/grub.d/45_iommuctl_trial
+# and asks for update-grub (--no-hooks: here the real grub-mkconfig), the second arms the trial.
+host_trial() {
+	local n=$1
+	shift
+	if [ ! -f "$probe_ext4" ]; then
+		truncate -s 16M "$probe_ext4"
+		mke2fs -q -F -t ext4 "$probe_ext4"
+		probe_wrapper "$probe_ext4" "$probe_ext4_sh"
+	fi
+	IOMMUCTL_GRUB_PROBE=$probe_ext4_sh run_cmd asroot "$IOMMUCTL" --root "$r" --sysfs "$fixture_grub/sys" \
+		--procfs "$fixture_grub/proc" --no-hooks -y "$@"
+	# The first run installs the script and stops: grub.cfg must source the trial file first.
+	if [ ! -f "$r/boot/grub/iommuctl-trial.cfg" ] && [ -f "$r/etc/grub.d/45_iommuctl_trial" ] &&
+		[[ "$err" == *"update-grub has not run"* ]]; then
+		diag "$n: first apply --trial (exit $rc): $(grep -v '^  \|^findings' <<<"$out$err" | head -5)"
+		grub_mkconfig "$r" "$uuid" || return 1
+		IOMMUCTL_GRUB_PROBE=$probe_ext4_sh run_cmd asroot "$IOMMUCTL" --root "$r" --sysfs "$fixture_grub/sys" \
+			--procfs "$fixture_grub/proc" --no-hooks -y "$@"
+	fi
+	trial_txn=$(sed -n 's/^trial of profile .* armed as transaction \([0-9]*\);.*/\1/p' <<<"$out")
+	if [ "$rc" = 0 ] && [ -n "$trial_txn" ] && [ -f "$r/boot/grub/iommuctl-trial.cfg" ] &&
+		[ "$(grub-editenv "$r/boot/grub/grubenv" list | sed -n 's/^next_entry=//p')" = iommuctl-trial ]; then
+		ok "$n: host-side iommuctl $* armed trial $trial_txn (next_entry=iommuctl-trial)"
+	else
+		not_ok "$n: host-side iommuctl $*: exit $rc"
+		diag "$out" "$err"
+		return 1
+	fi
+	trial_add=$(sed -n 's/^ *command line added: //p' <<<"$out")
+	manifest "$r" >"$work/$n.etc-before"
+	cp "$r/etc/default/grub" "$work/$n.grub-before"
+}
+
+# etc_untouched NAME: the image's /etc (read back) is the root's right after apply --trial: same
+# files, contents, modes and owners.
+etc_untouched() {
+	local n=$1 d=$work/$1.etc-after
+	rm -rf "$d"
+	mkdir -p "$d"
+	debugfs -R "rdump /etc $d" "$img?offset=1048576" >/dev/null 2>&1
+	if [ -d "$d/etc" ] && diff <(manifest "$d") "$work/$n.etc-before" >"$work/$n.etc-diff"; then
+		ok "$1: no managed file changed on the disk (/etc as it was after apply --trial)"
+	else
+		not_ok "$1: /etc on the disk differs from before the trial boot"
+		diag "$(head -20 "$work/$n.etc-diff")"
+	fi
+}
+
+# grubenv_clear NAME: GRUB used the one-shot up and nothing names the trial any more.
+grubenv_clear() {
+	local env
+	env=$(img_cat "$img" /boot/grub/grubenv)
+	if grep -qx 'next_entry=' <<<"$env" || ! grep -q '^next_entry=.' <<<"$env"; then
+		ok "$1: grubenv's next_entry is empty after the boots"
+	else
+		not_ok "$1: grubenv still has $(grep -a '^next_entry' <<<"$env")"
+	fi
+}
+
+# boot_line N: the command line of the guest's boot N (from its /e2e/boots).
+boot_line() { sed -n "s/^$1 cmdline=//p" "$o/e2e/boots" 2>/dev/null; }
+boots_count() { wc -l <"$o/e2e/boots" 2>/dev/null || echo 0; }
+driver_of() { awk -v f="0000:$2" '$1 == f { print $2 }' "$o/e2e/boot-$1.drivers" 2>/dev/null; }
+
+# ---- case 1: a good trial ----
+case_good() {
+	local n=good t0 line k
+	t0=$(date +%s)
+	grub_case_root "$n" || { not_ok "$n: guest root"; return 1; }
+	# TCG's CPU model has no vmx flag: --force overrides that one blocking finding, which is
+	# about KVM, not about anything this boots (as run-e2e.sh's intel scenario).
+	host_trial "$n" --force apply --trial gpu || return 1
+	grub_disk "$r" "$img" "$uuid" || { not_ok "$n: disk image"; return 1; }
+	timing "$n build" $(($(date +%s) - t0))
+	boot_disk "$n-trial" "$fixture_grub" "$img"
+	o=$work/$n.out1
+	img_readback "$img" "$o"
+	line=$(boot_line 1)
+	if [ "$(boots_count)" = 1 ] && [[ " $line " == *" iommuctl.trial=$trial_txn "* ]] && [[ "$line" == *"$trial_add"* ]]; then
+		ok "$n: the trial boot ran the trial entry: its command line ends with the trial's additions ($boot_secs s)"
+	else
+		not_ok "$n: the trial boot's command line: '$line' (wanted '$trial_add')"
+		console_tail "$n-trial" 40
+	fi
+	if [ "$(cat "$o/e2e/boot-1.check-rc" 2>/dev/null)" = 0 ] && grep -q "trial $trial_txn passed and is committed as transaction" "$o/e2e/boot-1.check"; then
+		ok "$n: boot-check passed the trial and committed it"
+	else
+		not_ok "$n: boot-check in the trial boot: exit $(cat "$o/e2e/boot-1.check-rc" 2>/dev/null)"
+		diag "$(cat "$o/e2e/boot-1.check" 2>/dev/null)"
+		console_tail "$n-trial" 30
+		return 1
+	fi
+	grubenv_clear "$n"
+	if img_cat "$img" /etc/modprobe.d/iommuctl-vfio.conf | grep -q '^softdep bochs pre: vfio-pci' &&
+		! img_cat "$img" /boot/grub/iommuctl-trial.cfg | grep -q menuentry &&
+		img_cat "$img" /var/log/e2e-hooks.log | grep -q 'update-initramfs' && img_cat "$img" /var/log/e2e-hooks.log | grep -q 'update-grub'; then
+		ok "$n: the commit wrote the files (iommuctl-vfio.conf), ran update-initramfs and update-grub, removed the trial entry"
+	else
+		not_ok "$n: after the commit: iommuctl-vfio.conf, hooks '$(img_cat "$img" /var/log/e2e-hooks.log)', trial file"
+	fi
+
+	# What update-grub and update-initramfs do, from the committed files: the real grub-mkconfig
+	# and mkinitramfs on the root with the disk's /etc, written back into the image.
+	t0=$(date +%s)
+	rm -rf "$r/etc.committed" && mkdir -p "$r/etc.committed"
+	debugfs -R "rdump /etc $r/etc.committed" "$img?offset=1048576" >/dev/null 2>&1
+	rm -rf "$r/etc" && mv "$r/etc.committed/etc" "$r/etc" && rmdir "$r/etc.committed"
+	real_initramfs "$r" "$kver" || { not_ok "$n: mkinitramfs of the committed root"; return 1; }
+	grub_mkconfig "$r" "$uuid" || { not_ok "$n: grub-mkconfig of the committed root"; return 1; }
+	img_put "$img" "$r/boot/grub/grub.cfg" /boot/grub/grub.cfg &&
+		img_put "$img" "$r/boot/initrd.img-$kver" "/boot/initrd.img-$kver" || { not_ok "$n: debugfs write"; return 1; }
+	timing "$n update-grub + update-initramfs (host side)" $(($(date +%s) - t0))
+
+	boot_disk "$n-committed" "$fixture_grub" "$img"
+	o=$work/$n.out2
+	img_readback "$img" "$o"
+	line=$(boot_line 2)
+	if [ "$(boots_count)" = 2 ] && [[ " $line " != *" iommuctl.trial="* ]] && [[ " $line " == *" intel_iommu=on iommu=pt "* ]]; then
+		ok "$n: the next boot runs the default entry with the committed command line ($boot_secs s)"
+	else
+		not_ok "$n: the committed boot's command line: '$line'"
+		console_tail "$n-committed" 40
+	fi
+	k=
+	for f in 01:00.0:vfio-pci 01:00.1:vfio-pci 00:1b.0:snd_hda_intel 02:00.0:e1000e; do
+		[ "$(driver_of 2 "${f%:*}")" = "${f##*:}" ] || k+=" ${f%:*} on '$(driver_of 2 "${f%:*}")', wanted ${f##*:};"
+	done
+	if [ -z "$k" ] && [ -s "$o/e2e/boot-2.drivers" ]; then
+		ok "$n: committed boot: 01:00.0 and 01:00.1 on vfio-pci, the host's HDA and NIC on their drivers"
+	else
+		not_ok "$n: committed boot drivers:$k"
+		diag "$(cat "$o/e2e/boot-2.drivers" 2>/dev/null)"
+	fi
+	if [ "$(cat "$o/e2e/boot-2.check-rc" 2>/dev/null)" = 0 ] && grep -q "first boot after the commit of trial $trial_txn" "$o/e2e/boot-2.check" &&
+		! grep -q FAIL "$o/e2e/boot-2.check"; then
+		ok "$n: the first boot after the commit is checked again and passes"
+	else
+		not_ok "$n: boot-check of the first committed boot: exit $(cat "$o/e2e/boot-2.check-rc" 2>/dev/null)"
+		diag "$(cat "$o/e2e/boot-2.check" 2>/dev/null)"
+	fi
+	diag "history after the boots:" "$(cat "$o/e2e/boot-2.history" 2>/dev/null)"
+}
+
+# history_says TXN STATE FILE: the guest's `iommuctl history` lists the trial with that state.
+history_says() {
+	awk -v t="$1" '$1 == t' "$3" 2>/dev/null | grep -qw "$2"
+}
+
+# local_profile NAME MODULE: a root-owned local profile that blacklists MODULE.
+local_profile() {
+	local prof=$r/etc/iommuctl/profiles/$1.conf
+	mkdir -p "${prof%/*}"
+	printf '[profile]\ndescription = trial-boot: blacklist %s\n[blacklist]\nadd = %s\n' "$2" "$2" >"$prof"
+	chmod 0644 "$prof"
+}
+
+# ---- case 2: a trial that never reaches the check ----
+case_broken() {
+	local n=broken t0 line con
+	t0=$(date +%s)
+	grub_case_root "$n" || { not_ok "$n: guest root"; return 1; }
+	# ahci drives the root disk (ide-hd on q35's ICH9 AHCI): blacklisted, the trial's initramfs never
+	# finds its root. --force: the safety analysis refuses a blacklisted root disk driver.
+	local_profile break ahci
+	host_trial "$n" --force apply --trial break || return 1
+	contains "$n: the trial line blacklists ahci and carries panic=" "$trial_add" "modprobe.blacklist=ahci"
+	grub_disk "$r" "$img" "$uuid" || { not_ok "$n: disk image"; return 1; }
+	timing "$n build" $(($(date +%s) - t0))
+	boot_disk "$n" "$fixture_grub" "$img"
+	o=$work/$n.out
+	img_readback "$img" "$o"
+	con=$(tr -d '\r' <"$work/$n.console")
+	line=$(boot_line 1)
+	if grep -q "Command line: .* iommuctl.trial=$trial_txn " <<<"$con " && grep -q 'Rebooting automatically due to panic= boot argument' <<<"$con"; then
+		ok "$n: the trial boot ran the trial line, initramfs-tools found no root and rebooted (panic=)"
+	else
+		not_ok "$n: no trial boot that panicked and rebooted in the console"
+		console_tail "$n" 40
+	fi
+	if [ "$(boots_count)" = 1 ] && [ -n "$line" ] && [[ " $line " != *" iommuctl.trial="* ]] &&
+		[ "$(grep -c 'GNU GRUB  version' <<<"$con")" = 2 ]; then
+		ok "$n: in the same QEMU run GRUB booted the old entry, which reached init and the check ($boot_secs s)"
+	else
+		not_ok "$n: the boot after the panic: $(boots_count) boot(s) reached init; boot 1: '$line'"
+		console_tail "$n" 30
+	fi
+	etc_untouched "$n"
+	grubenv_clear "$n"
+	if history_says "$trial_txn" failed "$o/e2e/boot-1.history"; then
+		ok "$n: history says trial $trial_txn failed"
+	else
+		not_ok "$n: history does not say trial $trial_txn failed"
+		diag "boot-check: $(cat "$o/e2e/boot-1.check" 2>/dev/null)" "history: $(cat "$o/e2e/boot-1.history" 2>/dev/null)"
+	fi
+}
+
+# ---- case 3: a trial that boots but fails the check ----
+case_nocheck() {
+	local n=nocheck t0 l1 l2
+	t0=$(date +%s)
+	grub_case_root "$n" || { not_ok "$n: guest root"; return 1; }
+	# The e1000e at 02:00.0 carries the default route: vfio-pci takes it in the trial (--force: the
+	# safety analysis refuses that), the host is up without its network, the check must fail.
+	host_trial "$n" --force apply --trial --device 02:00.0 gpu || return 1
+	grub_disk "$r" "$img" "$uuid" || { not_ok "$n: disk image"; return 1; }
+	timing "$n build" $(($(date +%s) - t0))
+	boot_disk "$n" "$fixture_grub" "$img"
+	o=$work/$n.out
+	img_readback "$img" "$o"
+	l1=$(boot_line 1)
+	l2=$(boot_line 2)
+	if [[ " $l1 " == *" iommuctl.trial=$trial_txn "* ]] && [ "$(cat "$o/e2e/boot-1.check-rc" 2>/dev/null)" != 0 ] &&
+		grep -q FAIL "$o/e2e/boot-1.check" && [ "$(driver_of 1 02:00.0)" != e1000e ]; then
+		ok "$n: the trial boot lost its NIC (02:00.0 on '$(driver_of 1 02:00.0)') and boot-check failed it"
+	else
+		not_ok "$n: trial boot: line '$l1', 02:00.0 on '$(driver_of 1 02:00.0)', check exit $(cat "$o/e2e/boot-1.check-rc" 2>/dev/null)"
+		diag "$(cat "$o/e2e/boot-1.check" 2>/dev/null)"
+		console_tail "$n" 30
+	fi
+	diag "boot-check in the trial boot: $(cat "$o/e2e/boot-1.check" 2>/dev/null)"
+	if [ "$(boots_count)" = 2 ] && [ -n "$l2" ] && [[ " $l2 " != *" iommuctl.trial="* ]] && [ "$(driver_of 2 02:00.0)" = e1000e ] &&
+		grep -q 'iommuctl: rebooting' "$o/e2e/boot-1.check"; then
+		ok "$n: boot-check rebooted; in the same QEMU run the old entry booted with the NIC on e1000e ($boot_secs s)"
+	else
+		not_ok "$n: after the failed check: $(boots_count) boots; boot 2 '$l2', 02:00.0 on '$(driver_of 2 02:00.0)'"
+		console_tail "$n" 30
+	fi
+	etc_untouched "$n"
+	grubenv_clear "$n"
+	if history_says "$trial_txn" failed "$o/e2e/boot-2.history"; then
+		ok "$n: history says trial $trial_txn failed"
+	else
+		not_ok "$n: history does not say trial $trial_txn failed"
+		diag "$(cat "$o/e2e/boot-2.history" 2>/dev/null)"
+	fi
+}
+
+# ---- case 4: GRUB's environment block on btrfs (BIOS) ----
+# A real btrfs file system (mkfs.btrfs --rootdir with the root's /boot, on a file, not mounted),
+# probed by the real grub-probe: apply --trial must refuse with exit 3 and arm nothing.
+case_btrfs() {
+	local n=btrfs b before
+	grub_case_root "$n" || { not_ok "$n: guest root"; return 1; }
+	b=$work/$n.btrfs.img
+	rm -f "$b"
+	truncate -s 256M "$b"
+	if ! mkfs.btrfs -q -f --rootdir "$r/boot" "$b" >"$work/$n.mkfs" 2>&1; then
+		not_ok "$n: mkfs.btrfs: $(cat "$work/$n.mkfs")"
+		return 1
+	fi
+	probe_wrapper "$b" "$work/$n.probe.sh"
+	if [ "$("$work/$n.probe.sh" --target=fs "$r/boot/grub")" = btrfs ]; then
+		ok "$n: the real grub-probe reads the image as btrfs"
+	else
+		not_ok "$n: grub-probe on the btrfs image: $("$work/$n.probe.sh" --target=fs "$r/boot/grub" 2>&1)"
+	fi
+	before=$(manifest "$r"; cat "$r/boot/grub/grubenv")
+	IOMMUCTL_GRUB_PROBE=$work/$n.probe.sh run_cmd asroot "$IOMMUCTL" --root "$r" --sysfs "$fixture_grub/sys" \
+		--procfs "$fixture_grub/proc" --no-hooks -y --force apply --trial gpu
+	if [ "$rc" = 3 ] && [[ "$err" == *btrfs* ]]; then
+		ok "$n: apply --trial refused (exit 3): $(tail -n 1 <<<"$err")"
+	else
+		not_ok "$n: apply --trial on a btrfs /boot: exit $rc, wanted 3"
+		diag "$out" "$err"
+	fi
+	if [ "$before" = "$(manifest "$r"; cat "$r/boot/grub/grubenv")" ] && [ ! -e "$r/boot/grub/iommuctl-trial.cfg" ] &&
+		! "$IOMMUCTL" --root "$r" history 2>/dev/null | grep -qw armed; then
+		ok "$n: nothing armed or written (grubenv, /etc, no trial file, no armed trial)"
+	else
+		not_ok "$n: something was written or armed"
+		diag "$("$IOMMUCTL" --root "$r" history 2>&1)"
+	fi
+}
+
 for c in $cases; do
 	case $c in
 	loaders) case_loaders_grub ;;
+	good) case_good ;;
+	broken) case_broken ;;
+	nocheck) case_nocheck ;;
+	btrfs) case_btrfs ;;
 	*) not_ok "unknown case '$c' in TRIAL_CASES" ;;
 	esac
 done

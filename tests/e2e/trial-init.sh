@@ -12,7 +12,7 @@
 #      applies, iommuctl's rule binds the functions named by address on the command line;
 #   3. the network: the first Ethernet NIC up with QEMU's user-network address and the default
 #      route on it (what ifupdown does on a Proxmox host);
-#   4. "iommuctl boot-check" with IOMMUCTL_REBOOT_COMMAND="reboot -f": on a failed trial it
+#   4. "iommuctl boot-check" with IOMMUCTL_REBOOT_COMMAND="/bin/reboot -f": on a failed trial it
 #      reboots the machine itself (and GRUB or systemd-boot then runs the old entry).
 # Every boot appends one line to /e2e/boots ("N cmdline=..."), and keeps its drivers, command line
 # and boot-check output as /e2e/boot-N.*, for trial-boot.sh to read back after the power-off.
@@ -77,7 +77,7 @@ cut -d' ' -f1 /proc/modules | sort >"/e2e/boot-$n.modules"
 # 4. the boot check, as the unit runs it.
 log "boot-check at $(now) s"
 sync
-IOMMUCTL_REBOOT_COMMAND="reboot -f" iommuctl boot-check >"/e2e/boot-$n.check" 2>&1
+IOMMUCTL_REBOOT_COMMAND="/bin/reboot -f" iommuctl boot-check >"/e2e/boot-$n.check" 2>&1
 rc=$?
 echo "$rc" >"/e2e/boot-$n.check-rc"
 sed "s/^/trial-init[$n]: boot-check: /" "/e2e/boot-$n.check"
