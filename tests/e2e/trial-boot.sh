@@ -267,20 +267,21 @@ grub_disk() {
 	dd if="$work/core.img" of="$img" bs=512 seek=1 conv=notrunc status=none
 }
 
-# img_cat IMG PATH: a file of the image's ext4 partition.
-img_cat() { debugfs -R "cat $2" "$1?offset=1048576" 2>/dev/null; }
+# img_cat IMG PATH: a file of the image's ext4 partition (at byte part_off of the disk).
+part_off=1048576
+img_cat() { debugfs -R "cat $2" "$1?offset=$part_off" 2>/dev/null; }
 # img_put IMG FILE PATH: replace PATH in the image with FILE (what update-grub or update-initramfs
 # wrote on the host side).
 img_put() {
-	debugfs -w -R "rm $3" "$1?offset=1048576" >/dev/null 2>&1
-	debugfs -w -R "write $2 $3" "$1?offset=1048576" 2>&1 | grep -v '^debugfs ' || true
+	debugfs -w -R "rm $3" "$1?offset=$part_off" >/dev/null 2>&1
+	debugfs -w -R "write $2 $3" "$1?offset=$part_off" 2>&1 | grep -v '^debugfs ' || true
 	img_cat "$1" "$3" | cmp -s - "$2"
 }
 # img_readback IMG DIR: the guest's /e2e.
 img_readback() {
 	rm -rf "$2"
 	mkdir -p "$2"
-	debugfs -R "rdump /e2e $2" "$1?offset=1048576" >/dev/null 2>&1
+	debugfs -R "rdump /e2e $2" "$1?offset=$part_off" >/dev/null 2>&1
 }
 
 # boot_disk NAME FIXTURE IMG [VARS]: boot the disk through the firmware (SeaBIOS, or OVMF with
@@ -430,7 +431,7 @@ etc_untouched() {
 	local n=$1 d=$work/$1.etc-after
 	rm -rf "$d"
 	mkdir -p "$d"
-	debugfs -R "rdump /etc $d" "$img?offset=1048576" >/dev/null 2>&1
+	debugfs -R "rdump /etc $d" "$img?offset=$part_off" >/dev/null 2>&1
 	if [ -d "$d/etc" ] && diff <(manifest "$d") "$work/$n.etc-before" >"$work/$n.etc-diff"; then
 		ok "$1: no managed file changed on the disk (/etc as it was after apply --trial)"
 	else
@@ -496,7 +497,7 @@ case_good() {
 	# and mkinitramfs on the root with the disk's /etc, written back into the image.
 	t0=$(date +%s)
 	rm -rf "$r/etc.committed" && mkdir -p "$r/etc.committed"
-	debugfs -R "rdump /etc $r/etc.committed" "$img?offset=1048576" >/dev/null 2>&1
+	debugfs -R "rdump /etc $r/etc.committed" "$img?offset=$part_off" >/dev/null 2>&1
 	rm -rf "$r/etc" && mv "$r/etc.committed/etc" "$r/etc" && rmdir "$r/etc.committed"
 	real_initramfs "$r" "$kver" || { not_ok "$n: mkinitramfs of the committed root"; return 1; }
 	grub_mkconfig "$r" "$uuid" || { not_ok "$n: grub-mkconfig of the committed root"; return 1; }
@@ -665,6 +666,112 @@ case_btrfs() {
 	fi
 }
 
+# ---- case 5: systemd-boot on OVMF ----
+
+# efi_disk ESPDIR ROOT IMG UUID ESPID: a GPT disk: partition 1 the ESP (FAT32 made by mkfs.vfat -C
+# with volume id ESPID, filled by mcopy), partition 2 an ext4 root (mke2fs -d at its offset).
+# Sets part_off to the root partition's offset.
+esp_kb=131072
+efi_disk() {
+	local esp=$1 root=$2 img=$3 uuid=$4 espid=$5 kb vfat=$work/esp.vfat
+	kb=$(du -sk "$root" | cut -f1)
+	kb=$((kb + kb / 5 + 65536))
+	rm -f "$img" "$vfat"
+	truncate -s $(((1024 + esp_kb + kb + 1024) * 1024)) "$img"
+	printf 'label: gpt\nstart=2048, size=%d, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\nstart=%d, type=0FC63DAF-8483-4772-8E79-3D69E4C74764\n' \
+		$((esp_kb * 2)) $((2048 + esp_kb * 2)) | sfdisk -q "$img" || return 1
+	mkfs.vfat -F 32 -s 1 -n ESP -i "${espid//-/}" -C "$vfat" "$esp_kb" >/dev/null || return 1
+	mcopy -s -Q -i "$vfat" "$esp"/* ::/ || return 1
+	dd if="$vfat" of="$img" bs=1M seek=1 conv=notrunc status=none
+	rm -f "$vfat"
+	part_off=$(((2048 + esp_kb * 2) * 512))
+	asroot mke2fs -q -F -t ext4 -U "$uuid" -L trial-root -E offset=$part_off -d "$root" "$img" "${kb}k" \
+		>"$img.mke2fs" 2>&1 || { cat "$img.mke2fs" >&2; return 1; }
+}
+# esp_ls IMG DIR / esp_cat IMG PATH: the ESP partition read back by mtools.
+esp_ls() { mdir -b -i "$1@@1048576" "::$2" 2>/dev/null; }
+esp_cat() { mtype -i "$1@@1048576" "::$2" 2>/dev/null; }
+
+# A Proxmox VE host that boots systemd-boot through proxmox-boot-tool (ESP listed by its vfat UUID,
+# not mounted): the loader.conf and entry proxmox-boot-tool writes (zz-proxmox-boot,
+# copy_and_config_kernels; set_systemd_boot_default), the kernel and initrd under EFI/proxmox/KVER,
+# systemd-boot 252 as EFI/BOOT/BOOTX64.EFI. The guest runs apply --trial itself: a profile that
+# blacklists virtio_blk, the root disk's driver, so the trial never reaches the check; systemd-boot
+# must have deleted LoaderEntryOneShot when it read it, and the next boot is the old entry.
+case_sdboot() {
+	local n=sdboot t0 kver esp espid vars con l1 l2
+	t0=$(date +%s)
+	r=$work/$n.root
+	img=$work/$n.img
+	esp=$work/$n.esp
+	vars=$work/$n.OVMF_VARS.fd
+	kver=$(kernel_tree "$(kernel_deb '^linux-image-6\.12\.[0-9]+\+deb12-amd64_')") || { not_ok "$n: no 6.12 kernel"; return 1; }
+	uuid=$(cat /proc/sys/kernel/random/uuid)
+	espid=$(printf '%04X-%04X' $((RANDOM)) $((RANDOM)))
+	new_trial_root "$r" "$kver" || { not_ok "$n: guest root"; return 1; }
+	rm -rf "$r/etc/default/grub" "$r/etc/default/grub.d" "$r/boot/grub"
+	mkdir -p "$r/etc/kernel" "$r/dev/disk"
+	echo "root=UUID=$uuid ro console=ttyS0 no_timer_check rootdelay=20" >"$r/etc/kernel/cmdline"
+	echo "$espid" >"$r/etc/kernel/proxmox-boot-uuids"
+	cp /lib/udev/rules.d/60-persistent-storage.rules "$r/lib/udev/rules.d/"
+	real_initramfs "$r" "$kver" pristine || { not_ok "$n: mkinitramfs failed"; return 1; }
+	local_profile break virtio_blk
+	echo "--force apply --trial break" >"$r/e2e/apply-args"
+	rm -rf "$esp"
+	mkdir -p "$esp/EFI/BOOT" "$esp/EFI/proxmox/$kver" "$esp/loader/entries"
+	cp "$sdboot_efi" "$esp/EFI/BOOT/BOOTX64.EFI"
+	cp "$r/boot/vmlinuz-$kver" "$r/boot/initrd.img-$kver" "$esp/EFI/proxmox/$kver/"
+	printf 'timeout 3\ndefault proxmox-*\n' >"$esp/loader/loader.conf"
+	cat >"$esp/loader/entries/proxmox-$kver.conf" <<-EOF
+		title    Proxmox Virtual Environment
+		version  $kver
+		options  $(cat "$r/etc/kernel/cmdline")
+		linux    /EFI/proxmox/$kver/vmlinuz-$kver
+		initrd   /EFI/proxmox/$kver/initrd.img-$kver
+	EOF
+	efi_disk "$esp" "$r" "$img" "$uuid" "$espid" || { not_ok "$n: disk image"; return 1; }
+	cp "$ovmf_vars" "$vars"
+	timing "$n build" $(($(date +%s) - t0))
+	boot_disk "$n" "$fixture_efi" "$img" "$vars"
+	o=$work/$n.out
+	img_readback "$img" "$o"
+	con=$(tr -d '\r' <"$work/$n.console")
+	if [ "$(cat "$o/e2e/apply.rc" 2>/dev/null)" = 0 ] && grep -q "LoaderEntryOneShot-4a67b082" "$o/e2e/apply.efivars" &&
+		grep -q 'armed as transaction' "$o/e2e/apply.out"; then
+		ok "$n: in the guest, apply --trial armed LoaderEntryOneShot (proxmox-boot-tool's ESP mounted privately)"
+	else
+		not_ok "$n: apply --trial in the guest: exit $(cat "$o/e2e/apply.rc" 2>/dev/null)"
+		diag "$(cat "$o/e2e/apply.out" 2>/dev/null)"
+		console_tail "$n" 30
+		return 1
+	fi
+	trial_txn=$(sed -n 's/^trial of profile .* armed as transaction \([0-9]*\);.*/\1/p' "$o/e2e/apply.out")
+	diag "$(grep -v '^  \(info\|blocking\) \|^           next' "$o/e2e/apply.out")"
+	l1=$(boot_line 1)
+	l2=$(boot_line 2)
+	if grep -q "Command line: .*iommuctl.trial=$trial_txn" <<<"$con" && grep -q 'Rebooting automatically due to panic= boot argument' <<<"$con"; then
+		ok "$n: systemd-boot ran the trial entry; it found no root and rebooted (panic=)"
+	else
+		not_ok "$n: no trial boot that panicked in the console"
+		console_tail "$n" 40
+	fi
+	if [ "$(boots_count)" = 2 ] && [[ " $l1 " != *" iommuctl.trial="* ]] && [[ " $l2 " != *" iommuctl.trial="* ]] && [ -n "$l2" ] &&
+		! grep -q '^LoaderEntryOneShot-' "$o/e2e/boot-2.efivars"; then
+		ok "$n: the next boot was the old entry, LoaderEntryOneShot is gone (systemd-boot deleted it) ($boot_secs s for the QEMU run)"
+	else
+		not_ok "$n: after the trial: $(boots_count) boots reached init; boot 2: '$l2'; efivars: $(grep -o '^Loader[A-Za-z]*' "$o/e2e/boot-2.efivars" 2>/dev/null | tr '\n' ' ')"
+		console_tail "$n" 30
+	fi
+	if esp_cat "$img" "/loader/entries/proxmox-$kver.conf" | grep -q "^linux    /EFI/proxmox/$kver/vmlinuz-$kver" &&
+		img_cat "$img" /etc/kernel/proxmox-boot-manual-kernels | grep -qx "$kver"; then
+		ok "$n: proxmox-boot-tool's entry untouched; kernel $kver kept in proxmox-boot-manual-kernels while the trial is pending"
+	else
+		not_ok "$n: the ESP's entries: $(esp_ls "$img" /loader/entries | tr '\n' ' '); manual kernels: $(img_cat "$img" /etc/kernel/proxmox-boot-manual-kernels)"
+	fi
+	diag "ESP entries after the boots: $(esp_ls "$img" /loader/entries | tr '\n' ' ')" \
+		"boot-check in boot 2: $(cat "$o/e2e/boot-2.check" 2>/dev/null)" "history: $(cat "$o/e2e/boot-2.history" 2>/dev/null)"
+}
+
 for c in $cases; do
 	case $c in
 	loaders) case_loaders_grub ;;
@@ -672,6 +779,7 @@ for c in $cases; do
 	broken) case_broken ;;
 	nocheck) case_nocheck ;;
 	btrfs) case_btrfs ;;
+	sdboot) case_sdboot ;;
 	*) not_ok "unknown case '$c' in TRIAL_CASES" ;;
 	esac
 done

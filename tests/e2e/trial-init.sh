@@ -14,6 +14,8 @@
 #      route on it (what ifupdown does on a Proxmox host);
 #   4. "iommuctl boot-check" with IOMMUCTL_REBOOT_COMMAND="/bin/reboot -f": on a failed trial it
 #      reboots the machine itself (and GRUB or systemd-boot then runs the old entry).
+# On its first boot, with /e2e/apply-args, it runs "iommuctl -y ARGS" itself (an apply --trial on
+# a systemd-boot host) and reboots.
 # Every boot appends one line to /e2e/boots ("N cmdline=..."), and keeps its drivers, command line
 # and boot-check output as /e2e/boot-N.*, for trial-boot.sh to read back after the power-off.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -23,6 +25,8 @@ mount -o remount,rw /
 mount -t tmpfs -o mode=0755 tmpfs /run
 [ -e /dev/null ] || mount -t devtmpfs devtmpfs /dev
 mkdir -p /tmp /e2e /run/udev
+# systemd mounts efivarfs early (sys-firmware-efi-efivars.mount) on a UEFI boot.
+[ -d /sys/firmware/efi/efivars ] && mount -t efivarfs efivarfs /sys/firmware/efi/efivars
 
 now() { read -r up _ </proc/uptime; echo "${up%.*}"; }
 n=$(($(wc -l </e2e/boots 2>/dev/null || echo 0) + 1))
@@ -48,6 +52,7 @@ log "modules-load finished at $(now) s"
 /lib/systemd/systemd-udevd --daemon --resolve-names=never
 udevadm trigger --subsystem-match=pci --action=add
 udevadm trigger --subsystem-match=net --action=add
+udevadm trigger --subsystem-match=block --action=add
 udevadm settle --timeout=60 || log "udevadm settle timed out"
 log "udev coldplug of PCI finished at $(now) s"
 
@@ -61,7 +66,14 @@ if [ -n "$nic" ]; then
 	ip link set "$nic" up
 	ip addr add 10.0.2.15/24 dev "$nic"
 	ip route add default via 10.0.2.2 dev "$nic"
-	log "network: $nic up, default route via 10.0.2.2"
+	# network-online.target: ifupdown's interface is up once the link has its carrier (e1000e
+	# negotiates for a second or two after "ip link set up").
+	i=0
+	while [ "$(cat "/sys/class/net/$nic/operstate")" != up ] && [ "$i" -lt 20 ]; do
+		sleep 0.5
+		i=$((i + 1))
+	done
+	log "network: $nic $(cat "/sys/class/net/$nic/operstate"), default route via 10.0.2.2 at $(now) s"
 else
 	log "network: no Ethernet NIC"
 fi
@@ -73,6 +85,7 @@ for f in /sys/bus/pci/devices/*; do
 done >"/e2e/boot-$n.drivers"
 ip route >"/e2e/boot-$n.route" 2>&1
 cut -d' ' -f1 /proc/modules | sort >"/e2e/boot-$n.modules"
+ls /sys/firmware/efi/efivars >"/e2e/boot-$n.efivars" 2>/dev/null
 
 # 4. the boot check, as the unit runs it.
 log "boot-check at $(now) s"
@@ -82,6 +95,18 @@ rc=$?
 echo "$rc" >"/e2e/boot-$n.check-rc"
 sed "s/^/trial-init[$n]: boot-check: /" "/e2e/boot-$n.check"
 iommuctl history >"/e2e/boot-$n.history" 2>&1
+# /e2e/apply-args: the first boot arms a trial itself, as the admin would on this host (the one-shot
+# of systemd-boot lives in the firmware's NVRAM, which only the guest can write), then reboots.
+if [ "$n" = 1 ] && [ -s /e2e/apply-args ]; then
+	# shellcheck disable=SC2046 # the arguments are words
+	iommuctl -y $(cat /e2e/apply-args) >/e2e/apply.out 2>&1
+	echo $? >/e2e/apply.rc
+	sed 's/^/trial-init[1]: apply: /' /e2e/apply.out
+	ls /sys/firmware/efi/efivars >/e2e/apply.efivars 2>/dev/null
+	sync
+	log "apply exit $(cat /e2e/apply.rc); rebooting into the trial"
+	reboot -f
+fi
 sync
 # e2e.reboot: the boot-loader check of trial-boot.sh ("loaders"): reboot, as a failed trial would.
 case " $(cat /proc/cmdline) " in
