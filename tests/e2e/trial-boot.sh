@@ -115,6 +115,16 @@ new_trial_root() {
 	# The kernel's modalias → driver rule; the rest of udev's rules name devices and set
 	# permissions, which nothing here needs.
 	cp /lib/udev/rules.d/80-drivers.rules "$d/lib/udev/rules.d/"
+	# What the iommuctl package installs for trial boots (meson's data/): the udev rule that binds
+	# iommuctl.bind= functions, its helper, the initramfs-tools hook (real_initramfs runs it).
+	local rule=$BUILDDIR/data/udev/40-iommuctl-trial.rules hook=$BUILDDIR/data/initramfs-tools/iommuctl helper
+	helper=$(sed -n 's/^RUN+="\([^ ]*\) .*/\1/p' "$rule" 2>/dev/null)
+	if [ -f "$rule" ] && [ -n "$helper" ] && [ -f "$hook" ]; then
+		cp "$rule" "$d/lib/udev/rules.d/"
+		mkdir -p "$d${helper%/*}" "$d/usr/share/initramfs-tools/hooks"
+		install -m 0755 "$SRCDIR/data/udev/trial-bind" "$d$helper"
+		install -m 0755 "$hook" "$d/usr/share/initramfs-tools/hooks/iommuctl"
+	fi
 	cp "$here/trial-init.sh" "$d/sbin/init"
 	chmod 0755 "$d/sbin/init"
 	# update-grub and update-initramfs stand-ins record the call; this script does their work
@@ -163,26 +173,26 @@ real_initramfs() {
 	t0=$(date +%s)
 	[ -d "$root/etc/initramfs-tools" ] || cp -a /etc/initramfs-tools "$root/etc/"
 	[ -f "$root/boot/config-$kver" ] || kernel_config "$kver" "$root" || return 1
+	# The guest's own additions to /usr (iommuctl's hook, udev rule and helper; on merged-/usr
+	# Debian /lib is /usr/lib) and the mount point of /usr/lib/modules/KVER, as a read-only
+	# overlay layer over the host's /usr inside the namespace: nothing is created on the host.
+	local x=$work/ns-usr
+	rm -rf "$x"
+	mkdir -p "$x/lib/modules/$kver"
+	[ -d "$root/lib/udev/rules.d" ] && mkdir -p "$x/lib/udev/rules.d" &&
+		find "$root/lib/udev/rules.d" -name '*iommuctl*' -exec cp -p {} "$x/lib/udev/rules.d/" \;
+	[ -d "$root/usr/local" ] && cp -a "$root/usr/local" "$x/"
+	[ -d "$root/usr/share/initramfs-tools/hooks" ] && mkdir -p "$x/share/initramfs-tools" &&
+		cp -a "$root/usr/share/initramfs-tools/hooks" "$x/share/initramfs-tools/"
 	nsrun sh -ec '
-		root=$1 kver=$2 mods=$3
-		# /lib/modules/KVER as a mount point, without creating anything on the host: a tmpfs over
-		# /lib/modules, or where the host has none, an overlay of /usr/lib with an upper layer
-		# in a tmpfs that holds the directory.
-		if [ -d /lib/modules ]; then
-			mount -t tmpfs tmpfs /lib/modules
-			mkdir -p "/lib/modules/$kver"
-		else
-			mkdir -p "$4"
-			mount -t tmpfs tmpfs "$4"
-			mkdir -p "$4/u/modules/$kver" "$4/w"
-			mount -t overlay overlay -o "lowerdir=/usr/lib,upperdir=$4/u,workdir=$4/w" /usr/lib
-		fi
-		mount --bind "$mods" "/lib/modules/$kver"
+		root=$1 kver=$2 mods=$3 x=$4
+		mount -t overlay overlay -o "lowerdir=$x:/usr" /usr
+		mount --bind "$mods" "/usr/lib/modules/$kver"
 		mount --bind "$root/etc/modprobe.d" /etc/modprobe.d
 		mount --bind "$root/etc/initramfs-tools" /etc/initramfs-tools
 		mount --bind "$root/boot" /boot
 		mkinitramfs -o "/boot/initrd.img-$kver" "$kver"
-	' sh "$root" "$kver" "$ecache/$kver/root/lib/modules/$kver" "$work/ns-lib" >"$log" 2>&1 || {
+	' sh "$root" "$kver" "$ecache/$kver/root/lib/modules/$kver" "$x" >"$log" 2>&1 || {
 		diag "mkinitramfs failed:" "$(tail -n 20 "$log")"
 		return 1
 	}
