@@ -69,7 +69,7 @@ boot() {
 	case "$2" in *modules-load=*vfio*) printf 'vfio 1 0 - Live 0x0\nvfio_iommu_type1 1 0 - Live 0x0\nvfio_pci 1 0 - Live 0x0\n' >>"$P/modules" ;; esac
 	[ -z "${3:-}" ] || printf 'vfio 1 0 - Live 0x0\nvfio_iommu_type1 1 0 - Live 0x0\nvfio_pci 1 0 - Live 0x0\n' >>"$P/modules"
 }
-net() { rm -f "$S/class/net/vmbr0"; mkdir -p "$S/class/net/vmbr0"; echo "$1" >"$S/class/net/vmbr0/operstate"; }
+net() { rm -rf "$S/class/net/vmbr0"; mkdir -p "$S/class/net/vmbr0"; echo "$1" >"$S/class/net/vmbr0/operstate"; }
 ic() { "$IOMMUCTL" --root "$root" --sysfs "$S" --procfs "$P" "$@"; }
 # The entry GRUB would boot: the trial file's linux line, after the kernel image.
 trial_args() { sed -n 's/^\tlinux\t[^ ]* //p' "$root/boot/grub/iommuctl-trial.cfg"; }
@@ -105,6 +105,14 @@ contains "... and says why" "$out" "apply --trial would refuse: no trial boot on
 fake_fs ext2
 check "nothing was written after the refusals" test "$(etc_state "$root")" = "$pristine" -a ! -e "$root/etc/grub.d/45_iommuctl_trial"
 check "grubenv is untouched" test "$(grub-editenv "$root/boot/grub/grubenv" list)" = ""
+
+# GRUB on ESPs that proxmox-boot-tool manages (a ZFS root on BIOS): grubenv is on unmounted ESPs.
+zfs=$(new_root pve8-zfs)
+zfs_before=$(manifest "$zfs")
+expect_exit 3 "apply --trial on a proxmox-boot-tool GRUB host is refused" \
+	"$IOMMUCTL" --root "$zfs" --sysfs "$S" --procfs "$P" -y apply --trial vfio
+contains "... because grubenv lives on the unmounted ESPs" "$err" "its grubenv and grub.cfg live on each ESP, which is not mounted"
+check "... and nothing under /etc changed" test "$(manifest "$zfs")" = "$zfs_before"
 
 # ---- apply --trial on a GRUB root ----
 cfg_before=$(sha256sum <"$root/boot/grub/grub.cfg.base")
@@ -246,4 +254,56 @@ check "show: first boot failed, rolled back by 5" json_check "$TEST_TMP/.out" \
 expect_exit 0 "show 5" ic show 5
 contains "the rollback says why" "$out" "first boot after the commit failed its check"
 net up
+
+# ---- a trial boot that never reaches its check (a panic, emergency mode, a power cycle) ----
+rm -f "$TEST_TMP/rebooted"
+boot 99999999-9999-9999-9999-999999999999 "root=UUID=2d6d ro quiet"
+expect_exit 0 "apply --trial once more" ic -y apply --trial vfio
+expect_exit 0 "boot-check in the boot that armed it: the trial is not booted yet" ic boot-check
+check "... it stays armed" test "$(sql "$root" 'SELECT state FROM trial WHERE txn = 6')" = armed
+# GRUB booted the trial entry, which panicked; panic=10 rebooted into the default entry.
+grub-editenv "$root/boot/grub/grubenv" unset next_entry
+boot aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa "root=UUID=2d6d ro quiet"
+expect_exit 0 "boot-check --json in the old boot after it" ic --json boot-check
+check "it records the trial as failed, lost before its check" json_check "$TEST_TMP/.out" \
+	'd["check"] == "lost-trial" and d["trial"] == 6 and not d["ok"] and "did not reach its check" in d["outcome"]'
+check "no reboot: this boot is the old configuration" test ! -e "$TEST_TMP/rebooted"
+check "the trial file is removed" test ! -e "$root/boot/grub/iommuctl-trial.cfg"
+check "the managed files are as before" test "$(etc_state "$root")" = "$pristine"
+expect_exit 0 "history" ic history
+check "history says failed" sh -c "echo \"$out\" | grep -Eq '^ *6 +trial +failed .*did not reach its check'"
+# ---- the checks of what a trial binds: vfio-pci.ids=, iommuctl.bind=, modprobe.blacklist= ----
+# A local profile that gives the ICH9 audio function (8086:293e, 0000:00:1b.0) to vfio-pci. Its
+# driver has a softdep, so the trial binds the targets by address too. Safety blocks it (the
+# host's own sound), hence --force.
+root=$(grub_root)
+mkdir -p "$root/etc/iommuctl/profiles"
+printf '[profile]\ndescription = audio to vfio-pci\n[blacklist]\nadd = snd_hda_intel\n[vfio-pci]\nids = 8086:293e\n' \
+	>"$root/etc/iommuctl/profiles/audio.conf"
+boot bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb "root=UUID=2d6d ro quiet"
+expect_exit 0 "apply --trial --force audio" ic --force -y apply --trial audio
+line=" $(trial_args) "
+check "the trial line carries the blacklist, the ids and the addresses" \
+	eval 'case "$line" in *" modprobe.blacklist=snd_hda_intel vfio-pci.ids=8086:293e iommuctl.bind=0000:00:1b.0,0000:01:00.1 "*) true ;; *) false ;; esac'
+grub-editenv "$root/boot/grub/grubenv" unset next_entry
+boot cccccccc-cccc-cccc-cccc-cccccccccccc "$(trial_args)"
+rm -f "$TEST_TMP/rebooted"
+expect_exit 1 "boot-check: snd_hda_intel still has the audio function" ic boot-check
+contains "the blacklist check fails" "$out" "FAIL blacklist     blacklisted snd_hda_intel drives 0000:00:1b.0 anyway"
+contains "the by-address check fails" "$out" "FAIL vfio-bind     0000:00:1b.0 (8086:293e) is on snd_hda_intel"
+check "it rebooted" test -e "$TEST_TMP/rebooted"
+# The same trial where vfio-pci won the function: it passes.
+expect_exit 0 "cancel what is left (nothing: the trial failed)" ic rollback
+boot dddddddd-dddd-dddd-dddd-dddddddddddd "root=UUID=2d6d ro quiet"
+expect_exit 0 "apply --trial --force audio again" ic --force -y apply --trial audio
+grub-editenv "$root/boot/grub/grubenv" unset next_entry
+boot eeeeeeee-eeee-eeee-eeee-eeeeeeeeeeee "$(trial_args)"
+mkdir -p "$S/bus/pci/drivers/vfio-pci"
+# The same depth as the links they replace (0000:01:00.1 sits behind a bridge).
+ln -sfn ../../../bus/pci/drivers/vfio-pci "$S/bus/pci/devices/0000:00:1b.0/driver"
+ln -sfn ../../../../bus/pci/drivers/vfio-pci "$S/bus/pci/devices/0000:01:00.1/driver"
+expect_exit 0 "boot-check --json: the audio function is on vfio-pci" ic --json boot-check
+check "the vfio checks pass and the trial is committed" json_check "$TEST_TMP/.out" \
+	'd["ok"] and d["txn"] and any(c["id"] == "vfio-bind" and c["ok"] and "0000:00:1b.0" in c["message"] for c in d["checks"]) and any(c["id"] == "blacklist" and c["ok"] for c in d["checks"])'
+check "the committed files have the ids and the softdep" grep -q '^options vfio-pci ids=8086:293e$' "$root/etc/modprobe.d/iommuctl-vfio.conf"
 plan_late

@@ -22,7 +22,9 @@ static bool confirmed(struct ctx *ctx, const struct planned *pl)
 		return false;
 	}
 	planned_diff(pl, &d);
-	fprintf(stderr, "%sApply these changes? [y/N] ", strbuf_str(&d));
+	fprintf(stderr, "%s%s [y/N] ", strbuf_str(&d),
+		ctx->trial ? "Try these changes for one boot (no file changes until the boot check commits them)?"
+			   : "Apply these changes?");
 	if (!fgets(answer, sizeof(answer), stdin) || (answer[0] != 'y' && answer[0] != 'Y')) {
 		error_set(&ctx->err, EXIT_USAGE, "not applied: no confirmation");
 		return false;

@@ -227,6 +227,39 @@ out:
 	return r;
 }
 
+/* An armed trial, armed in an earlier boot, and this boot has no marker: the trial boot never
+ * reached its check (a panic, a root that did not mount, emergency mode, a power cycle), and
+ * GRUB has used up the one-shot, so this boot runs the old configuration. Record it and remove
+ * what is left of the trial entry; nothing else to do in this boot. 1 when one was found. */
+static int trial_lost(struct ctx *ctx, const char *boot_id, int *ret)
+{
+	struct txn_info t = { 0 };
+	int64_t id = 0;
+	int found = 0;
+	const char *why = "the trial boot did not reach its check (a panic, a root that did not mount, emergency "
+			  "mode, a hang and a power cycle); this boot runs the old configuration";
+
+	*ret = 0;
+	if (!boot_id || journal_trial_latest(ctx->journal, "armed", &id, &ctx->err) < 0 || !id)
+		return 0;
+	if (journal_txn_get(ctx->journal, id, &t, &ctx->err) < 0) {
+		*ret = ctx_fail(ctx);
+		return 1;
+	}
+	/* Armed in this very boot: the trial has not been booted yet. Unknown boot: cannot tell. */
+	if (*t.boot_id && !streq(t.boot_id, boot_id)) {
+		found = 1;
+		if (record_state(ctx, id, "failed", why, boot_id, "failed") < 0 || trial_disarm(ctx, id) < 0)
+			*ret = ctx_fail(ctx);
+		else if (ctx->json)
+			json_report("lost-trial", id, why, false, 0, NULL);
+		else
+			printf("trial %lld failed: %s\n", (long long)id, why);
+	}
+	txn_info_clear(&t);
+	return found;
+}
+
 static int run(struct ctx *ctx, const struct cmd_args *args)
 {
 	_cleanup_free_ char *booted = running_read(ctx->procfs, "cmdline"), *marker = NULL;
@@ -234,6 +267,7 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 	bool have_boot_id = hw_boot_id(ctx->procfs, boot_id) == 0;
 	unsigned long id = 0;
 	int64_t unchecked = 0;
+	int r = 0;
 
 	if (!booted) {
 		error_set(&ctx->err, EXIT_IO, "cannot read %s/cmdline: %s", ctx->procfs, strerror(errno));
@@ -248,6 +282,8 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 		}
 		return check_trial(ctx, (int64_t)id, booted, have_boot_id ? boot_id : NULL);
 	}
+	if (trial_lost(ctx, have_boot_id ? boot_id : NULL, &r))
+		return r;
 	if (journal_trial_unchecked_commit(ctx->journal, &unchecked, &ctx->err) < 0)
 		return ctx_fail(ctx);
 	if (unchecked)
@@ -267,7 +303,8 @@ const struct cmd cmd_boot_check = {
 		"trial and what the host needs (/ read-write, the default-route NIC up, the console GPU\n"
 		"kept); pass: commit (unless apply --trial --no-commit); fail: record it, remove the\n"
 		"trial entry and reboot into the old configuration (exit 1). Without it: check the first\n"
-		"boot after a trial's commit once; fail: roll the commit back and reboot (exit 1).\n"
+		"boot after a trial's commit once; fail: roll the commit back and reboot (exit 1). An armed\n"
+		"trial from an earlier boot that never reached its check is recorded as failed.\n"
 		"The reboot runs $IOMMUCTL_REBOOT_COMMAND (default: systemctl reboot).\n",
 	.max_args = 0,
 	.flags = CMD_WRITES,

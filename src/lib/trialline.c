@@ -144,13 +144,20 @@ int trialline_make(const struct profile *p, const struct plan *plan, const struc
 		k = add_list(&sb, "modules-load", &p->modules_add, err);
 	if (k == 0)
 		k = add_list(&sb, "modprobe.blacklist", &p->blacklist_add, err);
-	/* The whole list vfio-pci gets after the change (the plan keeps an administrator's own
-	 * entries): the trial's vfio-pci.ids= comes last on the line, and kmod hands the module the
-	 * last value of a parameter. */
-	if (k == 0 && plan->vfio.ids.n && plan->ids.list) {
-		_cleanup_free_ char *ids = NULL;
+	/* The list vfio-pci gets after the change: the command line's whole list when the plan puts
+	 * the targets there (it keeps an administrator's own entries), else what the plan writes to
+	 * "options vfio-pci ids=". The trial's vfio-pci.ids= comes last on the line, and kmod hands
+	 * the module the last value of a parameter. */
+	if (k == 0 && plan->vfio.ids.n) {
+		_cleanup_strbuf_ struct strbuf ids = STRBUF_INIT;
 
-		k = asprintf(&ids, "vfio-pci.ids=%s", plan->ids.list) < 0 ? -ENOMEM : add_token(&sb, ids, err);
+		strbuf_appends(&ids, "vfio-pci.ids=");
+		if (plan->ids.on_cmdline && plan->ids.list)
+			strbuf_appends(&ids, plan->ids.list);
+		else
+			for (size_t i = 0; i < plan->vfio.ids.n; i++)
+				strbuf_appendf(&ids, "%s%s", i ? "," : "", plan->vfio.ids.v[i]);
+		k = ids.buf ? add_token(&sb, ids.buf, err) : -ENOMEM;
 	}
 	if (k == 0 && plan->vfio.disable_vga == 1 && (plan->vfio.ids.n || plan->vfio.override.n))
 		k = add_token(&sb, "vfio-pci.disable_vga=1", err);

@@ -2,6 +2,7 @@
 /* test-trialline.c — the trial boot's command line (trialline.c): a table of profiles and plans
  *  with the exact additions, dropped tokens, bound addresses and unexercised parts each gives,
  *  and the trial entry's line made from a default entry's line. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +15,8 @@ struct tcase {
 	const char *name;
 	const char *kernel_add, *kernel_remove, *modules_add, *modules_remove, *blacklist_add, *blacklist_remove;
 	const char *ids;		/* plan.vfio.ids (the plan's own), NULL none */
-	const char *ids_list;		/* plan.ids.list: what vfio-pci gets after the change */
+	const char *ids_list;		/* plan.ids.list: the command line's list after the change */
+	bool on_cmdline;		/* plan.ids.on_cmdline */
 	int disable_vga;
 	const char *override, *softdeps, *targets;	/* targets: slots of hw devices */
 	const char *hooks;
@@ -40,9 +42,13 @@ static const struct tcase cases[] = {
 	  .want_add = "iommu=pt modules-load=vfio,vfio_iommu_type1,vfio_pci modprobe.blacklist=bochs "
 		      "vfio-pci.ids=1234:1111,8086:293e vfio-pci.disable_vga=1 iommuctl.trial=12 panic=10",
 	  .want_drop = "iommu", .want_bind = "", .want_unexercised = "the initramfs" },
-	{ "the administrator's ids kept: the whole list after the change", .ids = "10de:1b80",
-	  .ids_list = "8086:10d3,10de:1b80", .disable_vga = -1, .txn = 2,
+	{ "the administrator's ids on the command line kept: the whole list after the change", .ids = "10de:1b80",
+	  .ids_list = "8086:10d3,10de:1b80", .on_cmdline = true, .disable_vga = -1, .txn = 2,
 	  .want_add = "vfio-pci.ids=8086:10d3,10de:1b80 iommuctl.trial=2 panic=10", .want_drop = "", .want_bind = "",
+	  .want_unexercised = "" },
+	{ "ids that go to modprobe.d: the plan's own list", .ids = "8086:293e 1234:1111",
+	  .ids_list = NULL, .disable_vga = -1, .txn = 2,
+	  .want_add = "vfio-pci.ids=8086:293e,1234:1111 iommuctl.trial=2 panic=10", .want_drop = "", .want_bind = "",
 	  .want_unexercised = "" },
 	{ "disable_vga without vfio targets says nothing", .disable_vga = 1, .txn = 2,
 	  .want_add = "iommuctl.trial=2 panic=10", .want_drop = "", .want_bind = "", .want_unexercised = "" },
@@ -131,6 +137,7 @@ static void run_case(const struct tcase *c)
 	fill(&p.blacklist_remove, c->blacklist_remove);
 	fill(&plan.vfio.ids, c->ids);
 	plan.ids.list = c->ids_list ? strdup(c->ids_list) : NULL;
+	plan.ids.on_cmdline = c->on_cmdline;
 	plan.vfio.disable_vga = c->disable_vga;
 	fill(&plan.vfio.override, c->override);
 	fill(&plan.vfio.softdeps, c->softdeps);
