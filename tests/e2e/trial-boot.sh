@@ -284,7 +284,7 @@ img_cat() { debugfs -R "cat $2" "$1?offset=$part_off" 2>/dev/null; }
 # wrote on the host side).
 img_put() {
 	debugfs -w -R "rm $3" "$1?offset=$part_off" >/dev/null 2>&1
-	debugfs -w -R "write $2 $3" "$1?offset=$part_off" 2>&1 | grep -v '^debugfs ' || true
+	debugfs -w -R "write $2 $3" "$1?offset=$part_off" >/dev/null 2>&1
 	img_cat "$1" "$3" | cmp -s - "$2"
 }
 # img_readback IMG DIR: the guest's /e2e.
