@@ -152,6 +152,8 @@ static int efivar_write_ascii(const struct oneshot_env *env, const char *name, c
 /* ---- the ESPs ---- */
 
 struct esp {
+	const struct rootfs *fs;	/* where dir is opened: the root, or the root seen from the
+					 * private mount namespace that holds the ESP mounts */
 	char *dir;		/* the ESP's root, absolute inside --root */
 	char *label;		/* for messages: "ESP UUID (mounted on …)" or "/boot/efi" */
 };
@@ -160,6 +162,9 @@ struct esps {
 	struct esp *v;
 	size_t n;
 	bool pmx;		/* proxmox-boot-tool's ESPs (the kernel pin applies) */
+	struct rootfs *ns_root;	/* the root opened again after unshare(CLONE_NEWNS): a directory
+				 * fd opened before it still resolves in the old namespace, where
+				 * the ESP is not mounted and mount(2) refuses it as a target */
 };
 
 static void esps_clear(struct esps *s)
@@ -169,16 +174,18 @@ static void esps_clear(struct esps *s)
 		free(s->v[i].label);
 	}
 	free(s->v);
+	rootfs_free(s->ns_root);
 	memset(s, 0, sizeof(*s));
 }
 
-static int esps_add(struct esps *s, const char *dir, const char *label)
+static int esps_add(struct esps *s, const struct rootfs *fs, const char *dir, const char *label)
 {
 	struct esp *v = realloc(s->v, (s->n + 1) * sizeof(*v));
 
 	if (!v)
 		return -ENOMEM;
 	s->v = v;
+	v[s->n].fs = fs;
 	v[s->n].dir = strdup(dir);
 	v[s->n].label = strdup(label);
 	if (!v[s->n].dir || !v[s->n].label)
@@ -201,44 +208,53 @@ static bool esp_looks_like(const struct rootfs *r, const char *dir)
 	return true;
 }
 
-/* A proxmox-boot-tool ESP: mounted at /var/tmp/espmounts/UUID like proxmox-boot-tool mounts it,
- * in a private mount namespace (unshare --mount --propagation private, its reexec_in_mountns),
- * so that nobody else sees it and it goes away with this process. One already mounted there is
- * used as it is. */
-static int esp_mount_pmx(const struct rootfs *r, const char *uuid, char *dir, size_t size, struct error *e)
+/* Enter a private mount namespace once per process (unshare --mount --propagation private, as
+ * proxmox-boot-tool's reexec_in_mountns), and open the root again from inside it. */
+static int esps_unshare(const struct rootfs *r, struct esps *s, struct error *e)
 {
 	static bool unshared;
+
+	if (!unshared) {
+		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+			return FAIL_ERRNO(e, EXIT_IO, errno,
+					  "cannot enter a private mount namespace to mount the ESPs: %s (iommuctl must "
+					  "run as root)", strerror(errno));
+		unshared = true;
+	}
+	if (!s->ns_root)
+		return rootfs_open(r->path, &s->ns_root, e);
+	return 0;
+}
+
+/* A proxmox-boot-tool ESP: mounted at /var/tmp/espmounts/UUID like proxmox-boot-tool mounts it,
+ * inside the private mount namespace, so that nobody else sees it and it goes away with this
+ * process. One already mounted there is used as it is. */
+static int esp_mount_pmx(const struct rootfs *nr, const char *uuid, char *dir, size_t size, struct error *e)
+{
 	char dev[4096], src[64], tgt[64], shown[4096];
 	_cleanup_close_ int dirfd = -1, devfd = -1;
 	struct statx stx;
 	int k;
 
 	snprintf(dir, size, PMX_MOUNTROOT "/%s", uuid);
-	k = rootfs_open_dir(r, dir, true, 0755, ROOTFS_NO_LINKS, &dirfd, e);
+	k = rootfs_open_dir(nr, dir, true, 0755, ROOTFS_NO_LINKS, &dirfd, e);
 	if (k < 0)
 		return k;
 	if (statx(dirfd, "", AT_EMPTY_PATH, 0, &stx) == 0 && (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
 	    (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
 		return 0;
 	snprintf(dev, sizeof(dev), "/dev/disk/by-uuid/%s", uuid);
-	devfd = rootfs_openat(r, dev, O_PATH | O_CLOEXEC, 0, ROOTFS_LINKS_IN_ROOT);
+	devfd = rootfs_openat(nr, dev, O_PATH | O_CLOEXEC, 0, ROOTFS_LINKS_IN_ROOT);
 	if (devfd < 0)
 		return REFUSE(e,
-				 "%s lists the ESP %s, but %s does not exist: the disk is missing or the UUID is "
-				 "stale; run 'proxmox-boot-tool status' and 'proxmox-boot-tool clean', then try again",
-				 PMX_ESP_LIST, uuid, rootfs_display(r, dev, shown, sizeof(shown)));
-	if (!unshared) {
-		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-			return FAIL_ERRNO(e, EXIT_IO, errno,
-					       "cannot enter a private mount namespace to mount the ESP %s: %s "
-					       "(iommuctl must run as root)", uuid, strerror(errno));
-		unshared = true;
-	}
+			      "%s lists the ESP %s, but %s does not exist: the disk is missing or the UUID is "
+			      "stale; run 'proxmox-boot-tool status' and 'proxmox-boot-tool clean', then try again",
+			      PMX_ESP_LIST, uuid, rootfs_display(nr, dev, shown, sizeof(shown)));
 	snprintf(src, sizeof(src), "/proc/self/fd/%d", devfd);
 	snprintf(tgt, sizeof(tgt), "/proc/self/fd/%d", dirfd);
 	if (mount(src, tgt, "vfat", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		return FAIL_ERRNO(e, EXIT_IO, errno, "cannot mount the ESP %s (%s, vfat) on %s: %s",
-				       uuid, dev, rootfs_display(r, dir, shown, sizeof(shown)), strerror(errno));
+				  uuid, dev, rootfs_display(nr, dir, shown, sizeof(shown)), strerror(errno));
 	return 0;
 }
 
@@ -263,17 +279,19 @@ static int esps_find(const struct rootfs *r, const struct bootloader *b, struct 
 			line[strcspn(line, " \t\r#")] = '\0';
 			if (!*line)
 				continue;
-			k = esp_mount_pmx(r, line, dir, sizeof(dir), e);
+			k = esps_unshare(r, ret, e);
+			if (k == 0)
+				k = esp_mount_pmx(ret->ns_root, line, dir, sizeof(dir), e);
 			if (k < 0)
 				break;
-			if (!esp_looks_like(r, dir)) {
+			if (!esp_looks_like(ret->ns_root, dir)) {
 				k = REFUSE(e,
 					      "the ESP %s (listed in %s) has no loader/ directory: it is not set up for "
 					      "systemd-boot; run 'proxmox-boot-tool refresh' and try again", line, PMX_ESP_LIST);
 				break;
 			}
 			snprintf(label, sizeof(label), "ESP %s", line);
-			k = esps_add(ret, dir, label);
+			k = esps_add(ret, ret->ns_root, dir, label);
 			if (k < 0)
 				break;
 		}
@@ -288,7 +306,7 @@ static int esps_find(const struct rootfs *r, const struct bootloader *b, struct 
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(plain); i++)
 		if (esp_looks_like(r, plain[i]))
-			return esps_add(ret, plain[i], plain[i]) < 0 ? NOMEM(e) : 0;
+			return esps_add(ret, r, plain[i], plain[i]) < 0 ? NOMEM(e) : 0;
 	return REFUSE(e,
 			 "no ESP with systemd-boot's loader/ directory is mounted at /efi, /boot or /boot/efi: "
 			 "mount the ESP there (as bootctl expects) and try again");
@@ -394,7 +412,7 @@ static int entries_load(const struct rootfs *r, const struct esp *esp, struct en
 	int k;
 
 	snprintf(dir, sizeof(dir), "%s/loader/entries", esp->dir);
-	k = rootfs_list_dir_in_root(r, dir, ".conf", &names, &n, NULL, NULL, e);
+	k = rootfs_list_dir_in_root(esp->fs, dir, ".conf", &names, &n, NULL, NULL, e);
 	if (k < 0)
 		return k;
 	v = calloc(n ? n : 1, sizeof(*v));
@@ -406,7 +424,7 @@ static int entries_load(const struct rootfs *r, const struct esp *esp, struct en
 		struct file_state fs = { 0 };
 
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		k = rootfs_read_file_in_root(r, path, &fs, e);
+		k = rootfs_read_file_in_root(esp->fs, path, &fs, e);
 		if (k < 0)
 			break;
 		if (!fs.present)
@@ -450,7 +468,7 @@ static ssize_t entries_default(const struct rootfs *r, const struct oneshot_env 
 			if (fnmatch(var, v[i].id, FNM_CASEFOLD) == 0)
 				return (ssize_t)i;
 	snprintf(path, sizeof(path), "%s/loader/loader.conf", esp->dir);
-	if (rootfs_read_file_in_root(r, path, &conf, &ignored) == 0 && conf.present) {
+	if (rootfs_read_file_in_root(esp->fs, path, &conf, &ignored) == 0 && conf.present) {
 		pattern = entry_value(conf.data, "default");
 		file_state_clear(&conf);
 	}
@@ -569,7 +587,7 @@ static int esp_write(const struct rootfs *r, const struct esp *esp, const char *
 	int k;
 
 	snprintf(dir, sizeof(dir), "%s/loader/entries", esp->dir);
-	k = rootfs_open_dir(r, dir, true, 0755, ROOTFS_LINKS_IN_ROOT, &dirfd, e);
+	k = rootfs_open_dir(esp->fs, dir, true, 0755, ROOTFS_LINKS_IN_ROOT, &dirfd, e);
 	if (k < 0)
 		return k;
 	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
@@ -580,7 +598,7 @@ static int esp_write(const struct rootfs *r, const struct esp *esp, const char *
 		k = errno ? errno : EIO;
 		(void)unlinkat(dirfd, tmp, 0);
 		return FAIL_ERRNO(e, exit_code_for_errno(-k), k, "cannot write %s/%s on %s: %s",
-				       rootfs_display(r, dir, shown, sizeof(shown)), name, esp->label, strerror(k));
+				       rootfs_display(esp->fs, dir, shown, sizeof(shown)), name, esp->label, strerror(k));
 	}
 	return 0;
 }
@@ -597,17 +615,17 @@ static int esp_remove(const struct rootfs *r, const struct esp *esp, const char 
 	*ret_text = NULL;
 	snprintf(dir, sizeof(dir), "%s/loader/entries", esp->dir);
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	k = rootfs_read_file_in_root(r, path, &fs, e);
+	k = rootfs_read_file_in_root(esp->fs, path, &fs, e);
 	if (k < 0 || !fs.present)
 		return k;
 	*ret_text = TAKE_PTR(fs.data);
 	file_state_clear(&fs);
-	k = rootfs_open_dir(r, dir, false, 0755, ROOTFS_LINKS_IN_ROOT, &dirfd, e);
+	k = rootfs_open_dir(esp->fs, dir, false, 0755, ROOTFS_LINKS_IN_ROOT, &dirfd, e);
 	if (k < 0)
 		return k;
 	if ((unlinkat(dirfd, name, 0) < 0 && errno != ENOENT) || fsync(dirfd) < 0)
 		return FAIL_ERRNO(e, EXIT_IO, errno, "cannot remove %s on %s: %s",
-				       rootfs_display(r, path, shown, sizeof(shown)), esp->label, strerror(errno));
+				       rootfs_display(esp->fs, path, shown, sizeof(shown)), esp->label, strerror(errno));
 	return 0;
 }
 
