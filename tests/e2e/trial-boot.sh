@@ -202,10 +202,13 @@ real_initramfs() {
 
 # grub_mkconfig ROOT UUID: the real grub-mkconfig with the host's Debian /etc/grub.d (00_header,
 # 10_linux, ...) plus the root's own /etc/grub.d scripts, its /etc/default/grub[.d] and /boot,
-# writes ROOT/boot/grub/grub.cfg. grub-probe is replaced, inside the namespace only, by what the
-# real grub-probe 2.06 answers for an ext4 partition 1 of an MBR disk (hd0) with this UUID
-# (measured on an installed Debian 12: fs "ext2", partmap "msdos", no abstraction); /dev/disk/by-uuid
-# holds the UUID so that 10_linux writes root=UUID=, as on a real host.
+# writes ROOT/boot/grub/grub.cfg (what update-grub runs). The real grub-probe needs the device
+# the directory is mounted from, which an image file never is: inside the namespace only,
+# /usr/sbin/grub-probe answers for partition 1 of an MBR disk holding ext4 with this UUID: fs
+# "ext2" (the real grub-probe's word for ext4: host_trial runs it on an ext4 image), partmap
+# "msdos", no abstraction, drive (hd0,msdos1), device /dev/sda1 (the AHCI disk of the fixture's
+# machine); /dev/disk/by-uuid holds the UUID so that 10_linux writes root=UUID=, as on a host.
+# grub-mkrelpath prints the path as it is (/boot is on the root file system).
 grub_mkconfig() {
 	local root=$1 uuid=$2 s=$work/grub-stub f
 	rm -rf "$s"
@@ -236,7 +239,6 @@ grub_mkconfig() {
 	# Debian's scripts, then the root's own (iommuctl's, installed by apply --trial or the package).
 	cp -a /etc/grub.d/. "$s/grub.d/"
 	for f in "$root"/etc/grub.d/*; do [ -e "$f" ] && cp -a "$f" "$s/grub.d/"; done
-	for f in "$s/dev/"*; do :; done
 	nsrun sh -ec '
 		root=$1 s=$2
 		mount -t tmpfs tmpfs "$s/dev"
@@ -317,9 +319,6 @@ boot_disk() {
 	timing "$name QEMU run" "$boot_secs"
 	return $rc
 }
-
-# console_times NAME: "GRUB→kernel" marks of each boot in a console, for the report.
-console_boots() { tr -d '\r' <"$work/$1.console" | grep -c 'Linux version' ; }
 
 # ---- case "loaders": the one-shots themselves, without iommuctl ----
 
@@ -766,15 +765,28 @@ case_sdboot() {
 		console_tail "$n" 40
 	fi
 	if [ "$(boots_count)" = 2 ] && [[ " $l1 " != *" iommuctl.trial="* ]] && [[ " $l2 " != *" iommuctl.trial="* ]] && [ -n "$l2" ] &&
-		! grep -q '^LoaderEntryOneShot-' "$o/e2e/boot-2.efivars"; then
-		ok "$n: the next boot was the old entry, LoaderEntryOneShot is gone (systemd-boot deleted it) ($boot_secs s for the QEMU run)"
+		! grep -q '^LoaderEntryOneShot-' "$o/e2e/boot-2.efivars" && [ "$(cat "$o/e2e/boot-2.selected" 2>/dev/null)" = "proxmox-$kver.conf" ]; then
+		ok "$n: the next boot was the old entry ($(cat "$o/e2e/boot-2.selected" 2>/dev/null)), LoaderEntryOneShot is gone (systemd-boot deleted it) ($boot_secs s for the QEMU run)"
 	else
 		not_ok "$n: after the trial: $(boots_count) boots reached init; boot 2: '$l2'; efivars: $(grep -o '^Loader[A-Za-z]*' "$o/e2e/boot-2.efivars" 2>/dev/null | tr '\n' ' ')"
 		console_tail "$n" 30
 	fi
-	if esp_cat "$img" "/loader/entries/proxmox-$kver.conf" | grep -q "^linux    /EFI/proxmox/$kver/vmlinuz-$kver" &&
-		img_cat "$img" /etc/kernel/proxmox-boot-manual-kernels | grep -qx "$kver"; then
-		ok "$n: proxmox-boot-tool's entry untouched; kernel $kver kept in proxmox-boot-manual-kernels while the trial is pending"
+	if grep -qx "$kver" "$o/e2e/apply.pins" 2>/dev/null; then
+		ok "$n: while the trial was pending, kernel $kver was kept in /etc/kernel/proxmox-boot-manual-kernels"
+	else
+		not_ok "$n: /etc/kernel/proxmox-boot-manual-kernels after apply --trial: '$(cat "$o/e2e/apply.pins" 2>/dev/null)'"
+	fi
+	# The boot after the lost trial records it failed and disarms it: the entry leaves the ESP
+	# (mounted again in a private namespace), the pin leaves the list; proxmox-boot-tool's entry stays.
+	if history_says "$trial_txn" failed "$o/e2e/boot-2.history"; then
+		ok "$n: the next boot's check found the trial lost; history says trial $trial_txn failed"
+	else
+		not_ok "$n: history does not say trial $trial_txn failed"
+	fi
+	if [ "$(esp_ls "$img" /loader/entries | sed 's|.*/||' | tr -d ' ' | grep -c .)" = 1 ] &&
+		esp_cat "$img" "/loader/entries/proxmox-$kver.conf" | grep -q "^linux    /EFI/proxmox/$kver/vmlinuz-$kver" &&
+		! img_cat "$img" /etc/kernel/proxmox-boot-manual-kernels | grep -qx "$kver"; then
+		ok "$n: the trial entry is gone from the ESP, proxmox-boot-tool's entry is untouched, the kernel pin is gone"
 	else
 		not_ok "$n: the ESP's entries: $(esp_ls "$img" /loader/entries | tr '\n' ' '); manual kernels: $(img_cat "$img" /etc/kernel/proxmox-boot-manual-kernels)"
 	fi

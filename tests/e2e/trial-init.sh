@@ -86,6 +86,9 @@ done >"/e2e/boot-$n.drivers"
 ip route >"/e2e/boot-$n.route" 2>&1
 cut -d' ' -f1 /proc/modules | sort >"/e2e/boot-$n.modules"
 ls /sys/firmware/efi/efivars >"/e2e/boot-$n.efivars" 2>/dev/null
+# The entry systemd-boot booted (LoaderEntrySelected: 4 bytes of attributes, then UTF-16LE).
+sel=/sys/firmware/efi/efivars/LoaderEntrySelected-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f
+[ -e "$sel" ] && tail -c +5 "$sel" | tr -d '\000' >"/e2e/boot-$n.selected"
 
 # 4. the boot check, as the unit runs it.
 log "boot-check at $(now) s"
@@ -103,6 +106,7 @@ if [ "$n" = 1 ] && [ -s /e2e/apply-args ]; then
 	echo $? >/e2e/apply.rc
 	sed 's/^/trial-init[1]: apply: /' /e2e/apply.out
 	ls /sys/firmware/efi/efivars >/e2e/apply.efivars 2>/dev/null
+	cat /etc/kernel/proxmox-boot-manual-kernels >/e2e/apply.pins 2>/dev/null
 	sync
 	log "apply exit $(cat /e2e/apply.rc); rebooting into the trial"
 	reboot -f
