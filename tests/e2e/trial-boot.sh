@@ -30,7 +30,7 @@
 # for the guest's disk (the real one cannot probe a partition inside an image file).
 #
 # Environment: IOMMUCTL, SRCDIR, BUILDDIR (set by meson), TRIAL_CASES, E2E_BOOT_TIMEOUT (seconds
-# per QEMU run, default 600), E2E_KEEP=1 (keep the scratch directory).
+# per QEMU run, default 600), E2E_KEEP=1 (keep the scratch directory), TRIAL_INITRD_DIR.
 # Skips (TAP "1..0 # SKIP") when QEMU, GRUB, systemd-boot, OVMF or another tool is missing.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -158,16 +158,17 @@ kernel_config() {
 # ROOT/boot/initrd.img-KVER, in a private mount namespace where /etc/modprobe.d and
 # /etc/initramfs-tools are the guest's and /lib/modules/KVER is the cached tree. The image of
 # the fixture's untouched root is made once and shared by the cases (apply --trial changes no
-# initramfs); TRIAL_INITRD=FILE gives one made earlier (a kept scratch directory's), to iterate.
+# initramfs); TRIAL_INITRD_DIR=DIR gives DIR/initrd.img-KVER made earlier (a kept scratch
+# directory's), to iterate faster.
 real_initramfs() {
 	local root=$1 kver=$2 t0 log=$work/mkinitramfs.log pristine=${3:-}
 	if [ -n "$pristine" ] && [ -f "$work/initrd.img-$kver" ]; then
 		cp "$work/initrd.img-$kver" "$root/boot/initrd.img-$kver"
 		return 0
 	fi
-	if [ -n "$pristine" ] && [ -f "${TRIAL_INITRD:-}" ]; then
-		cp "$TRIAL_INITRD" "$work/initrd.img-$kver"
-		cp "$TRIAL_INITRD" "$root/boot/initrd.img-$kver"
+	if [ -n "$pristine" ] && [ -n "${TRIAL_INITRD_DIR:-}" ] && [ -f "$TRIAL_INITRD_DIR/initrd.img-$kver" ]; then
+		cp "$TRIAL_INITRD_DIR/initrd.img-$kver" "$work/initrd.img-$kver"
+		cp "$TRIAL_INITRD_DIR/initrd.img-$kver" "$root/boot/initrd.img-$kver"
 		return 0
 	fi
 	t0=$(date +%s)
