@@ -675,6 +675,17 @@ static int check_firmware(const struct oneshot_env *env, struct error *e)
 	return 0;
 }
 
+/* What arm filled before it failed. (oneshot.c's oneshot_armed_clear() is its caller's: this file
+ * does not call back up into the dispatcher.) */
+static void armed_release(struct oneshot_armed *a)
+{
+	free(a->where);
+	free(a->entry_id);
+	strv_clear(&a->files);
+	strv_clear(&a->notes);
+	memset(a, 0, sizeof(*a));
+}
+
 int oneshot_sdboot_check(const struct rootfs *r, const struct bootloader *b, const struct oneshot_env *env,
 			 char **ret_where, struct error *e)
 {
@@ -785,7 +796,7 @@ int oneshot_sdboot_arm(const struct rootfs *r, const struct bootloader *b, const
 		(void)pmx_pin(r, kver, false, &changed, &ignored);
 	}
 	esps_clear(&esps);
-	oneshot_armed_clear(ret);
+	armed_release(ret);
 	return k;
 }
 
