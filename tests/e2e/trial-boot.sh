@@ -318,6 +318,8 @@ boot_disk() {
 	rc=$?
 	boot_secs=$(($(date +%s) - start))
 	timing "$name QEMU run" "$boot_secs"
+	# Each boot that reached init: the kernel's uptime when the boot check started.
+	diag "$name: $(tr -d '\r' <"$console" | sed -n 's/^trial-init\[\([0-9]*\)\]: boot-check at \([0-9]*\) s$/boot \1 reached the check \2 s after the kernel started/p' | paste -sd ';' -)"
 	return $rc
 }
 
