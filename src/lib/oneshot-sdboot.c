@@ -4,31 +4,28 @@
  *  initrd and options with the trial's additions) and LoaderEntryOneShot naming it, which
  *  systemd-boot deletes when it reads it, so only the next boot runs the trial.
  *  Owns: finding and mounting the ESPs, the entries' order as systemd-boot 252 sorts them, the
- *  EFI variables through efivarfs. Must not: touch the existing entries, loader.conf or the
- *  managed files; rely on loader.conf's "default" (proxmox-boot-tool rewrites it on refresh). */
+ *  kernel pin of proxmox-boot-tool hosts (the EFI variables themselves: efivar.c). Must not:
+ *  touch the existing entries, loader.conf or the managed files; rely on loader.conf's
+ *  "default" (proxmox-boot-tool rewrites it on refresh). */
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <linux/fs.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "efivar.h"
 #include "macros.h"
 #include "oneshot.h"
 #include "strbuf.h"
 
-/* The Boot Loader Interface's vendor GUID (systemd's docs/BOOT_LOADER_INTERFACE.md). */
-#define LOADER_GUID "4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
+#define LOADER_GUID EFIVAR_LOADER_GUID
 #define EFIVARS "firmware/efi/efivars"
-/* EFI_VARIABLE_NON_VOLATILE | BOOTSERVICE_ACCESS | RUNTIME_ACCESS, as bootctl set-oneshot writes. */
-#define EFI_ATTR_NV_BS_RT 0x7u
 /* proxmox-boot-tool (proxmox-kernel-helper, /usr/share/proxmox-kernel-helper/scripts/functions):
  * the ESPs it keeps, where it mounts them, and the kernels kernel_keep_versions() always keeps
  * besides the running one, the newest two and the pins (proxmox-boot-pin, next-boot-pin). */
@@ -42,112 +39,6 @@
 #define NOMEM(e) (error_set((e), EXIT_IO, "out of memory"), -ENOMEM)
 #define FAIL_ERRNO(e, code, err, ...) ({ int _err = (err); error_set_errno((e), (code), _err, __VA_ARGS__); -_err; })
 #define PIN_MARK "# iommuctl: pinned in " PMX_MANUAL_KERNELS ": "
-
-/* ---- EFI variables (efivarfs) ---- */
-
-static void efivar_path(const struct oneshot_env *env, const char *name, char *buf, size_t size)
-{
-	snprintf(buf, size, "%s/" EFIVARS "/%s-" LOADER_GUID, env->sysfs, name);
-}
-
-/* The kernel marks efivarfs files immutable so that a stray rm cannot brick firmware; clear it
- * as bootctl does (chattr -i) before a rewrite or removal. Other file systems (a test's tree)
- * may not know the flag: nothing to clear then. */
-static int efivar_make_mutable(const char *path)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	int flags;
-
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0)
-		return errno == ENOTTY || errno == EOPNOTSUPP || errno == EINVAL ? 0 : -errno;
-	if (!(flags & FS_IMMUTABLE_FL))
-		return 0;
-	flags &= ~FS_IMMUTABLE_FL;
-	return ioctl(fd, FS_IOC_SETFLAGS, &flags) < 0 ? -errno : 0;
-}
-
-/* A loader variable as UTF-8 (its value is UTF-16LE, NUL-terminated, after 4 bytes of
- * attributes). -ENOENT when it is not set. */
-static int efivar_read_string(const struct oneshot_env *env, const char *name, char **ret)
-{
-	char path[4096];
-	unsigned char buf[4 + 2048];
-	_cleanup_close_ int fd = -1;
-	struct strbuf sb = { 0 };
-	ssize_t n;
-
-	efivar_path(env, name, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf));
-	if (n < 0)
-		return -errno;
-	for (ssize_t i = 4; i + 1 < n; i += 2) {
-		unsigned c = buf[i] | (unsigned)buf[i + 1] << 8;
-		char u[3];
-
-		if (c == 0)
-			break;
-		if (c < 0x80) {
-			u[0] = (char)c;
-			strbuf_append(&sb, u, 1);
-		} else if (c < 0x800) {
-			u[0] = (char)(0xc0 | c >> 6);
-			u[1] = (char)(0x80 | (c & 0x3f));
-			strbuf_append(&sb, u, 2);
-		} else {
-			u[0] = (char)(0xe0 | c >> 12);
-			u[1] = (char)(0x80 | (c >> 6 & 0x3f));
-			u[2] = (char)(0x80 | (c & 0x3f));
-			strbuf_append(&sb, u, 3);
-		}
-	}
-	*ret = strbuf_steal(&sb);
-	return *ret ? 0 : -ENOMEM;
-}
-
-static int efivar_remove(const struct oneshot_env *env, const char *name)
-{
-	char path[4096];
-	int k;
-
-	efivar_path(env, name, path, sizeof(path));
-	k = efivar_make_mutable(path);
-	if (k < 0)
-		return k;
-	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
-}
-
-/* Set a loader variable to an ASCII value, attributes NV|BS|RT, in one write() as efivarfs
- * wants. An old value is removed first (efivarfs has no truncate). */
-static int efivar_write_ascii(const struct oneshot_env *env, const char *name, const char *value)
-{
-	char path[4096];
-	size_t len = strlen(value), size = 4 + 2 * (len + 1);
-	_cleanup_free_ unsigned char *buf = calloc(1, size);
-	_cleanup_close_ int fd = -1;
-	uint32_t attr = EFI_ATTR_NV_BS_RT;
-	int k;
-
-	if (!buf)
-		return -ENOMEM;
-	memcpy(buf, &attr, 4);	/* little-endian on every host systemd-boot runs on (x86, arm64) */
-	for (size_t i = 0; i < len; i++)
-		buf[4 + 2 * i] = (unsigned char)value[i];
-	k = efivar_remove(env, name);
-	if (k < 0)
-		return k;
-	efivar_path(env, name, path, sizeof(path));
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, buf, size) != (ssize_t)size)
-		return errno ? -errno : -EIO;
-	return 0;
-}
 
 /* ---- the ESPs ---- */
 
@@ -463,7 +354,7 @@ static ssize_t entries_default(const struct rootfs *r, const struct oneshot_env 
 	struct error ignored = { 0 };
 	char path[4200];
 
-	if (efivar_read_string(env, "LoaderEntryDefault", &var) == 0)
+	if (efivar_read_string(env->sysfs, "LoaderEntryDefault", &var) == 0)
 		for (size_t i = 0; i < n; i++)
 			if (fnmatch(var, v[i].id, FNM_CASEFOLD) == 0)
 				return (ssize_t)i;
@@ -665,7 +556,7 @@ static int check_firmware(const struct oneshot_env *env, struct error *e)
 				 "%s is missing or empty: efivarfs is not mounted, so the EFI variables cannot be "
 				 "read or set; run 'mount -t efivarfs efivarfs /sys/firmware/efi/efivars' and try "
 				 "again", path);
-	k = efivar_read_string(env, "LoaderInfo", &info);
+	k = efivar_read_string(env->sysfs, "LoaderInfo", &info);
 	if (k < 0)
 		return REFUSE(e,
 				 "the EFI variable LoaderInfo-" LOADER_GUID " is %s: this boot was not started by "
@@ -760,7 +651,7 @@ int oneshot_sdboot_arm(const struct rootfs *r, const struct bootloader *b, const
 		entries_free(v, n);
 	}
 	if (k == 0) {
-		k = efivar_write_ascii(env, "LoaderEntryOneShot", name);
+		k = efivar_write_ascii(env->sysfs, "LoaderEntryOneShot", name);
 		if (k < 0)
 			k = FAIL_ERRNO(e, exit_code_for_errno(k), -k,
 					    "cannot set the EFI variable LoaderEntryOneShot-" LOADER_GUID " in %s/" EFIVARS
@@ -811,8 +702,8 @@ int oneshot_sdboot_disarm(const struct rootfs *r, const struct bootloader *b, co
 	snprintf(name, sizeof(name), ENTRY_PREFIX "%lld.conf", (long long)txn);
 	/* The one-shot first: an entry removed under a one-shot that still names it would leave
 	 * systemd-boot falling back to its default, which is right, but say nothing stale. */
-	if (efivar_read_string(env, "LoaderEntryOneShot", &oneshot) == 0 && strcasecmp(oneshot, name) == 0) {
-		k = efivar_remove(env, "LoaderEntryOneShot");
+	if (efivar_read_string(env->sysfs, "LoaderEntryOneShot", &oneshot) == 0 && strcasecmp(oneshot, name) == 0) {
+		k = efivar_remove(env->sysfs, "LoaderEntryOneShot");
 		if (k < 0)
 			return FAIL_ERRNO(e, exit_code_for_errno(k), -k,
 					       "cannot remove the EFI variable LoaderEntryOneShot-" LOADER_GUID
