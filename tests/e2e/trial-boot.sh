@@ -401,6 +401,7 @@ probe_wrapper() {
 }
 probe_ext4=$work/probe-ext4.img
 probe_ext4_sh=$work/probe-ext4.sh
+hostproc=$work/host-proc
 
 # host_trial NAME ARGS...: `iommuctl apply --trial ARGS` on the guest root, against the fixture's
 # hardware, as the admin runs it on the host. The first run installs /etc/grub.d/45_iommuctl_trial
@@ -408,20 +409,29 @@ probe_ext4_sh=$work/probe-ext4.sh
 host_trial() {
 	local n=$1
 	shift
+	# The host's /proc is the fixture's, plus the boot id of the boot in which the admin arms the
+	# trial (the capture has none): the boot check of a later boot tells by it that the trial boot
+	# came and went without reaching its check.
+	if [ ! -f "$hostproc/sys/kernel/random/boot_id" ]; then
+		mkdir -p "$hostproc"
+		cp -a "$fixture_grub/proc/." "$hostproc/"
+		mkdir -p "$hostproc/sys/kernel/random"
+		cat /proc/sys/kernel/random/uuid >"$hostproc/sys/kernel/random/boot_id"
+	fi
 	if [ ! -f "$probe_ext4" ]; then
 		truncate -s 16M "$probe_ext4"
 		mke2fs -q -F -t ext4 "$probe_ext4"
 		probe_wrapper "$probe_ext4" "$probe_ext4_sh"
 	fi
 	IOMMUCTL_GRUB_PROBE=$probe_ext4_sh run_cmd asroot "$IOMMUCTL" --root "$r" --sysfs "$fixture_grub/sys" \
-		--procfs "$fixture_grub/proc" --no-hooks -y "$@"
+		--procfs "$hostproc" --no-hooks -y "$@"
 	# The first run installs the script and stops: grub.cfg must source the trial file first.
 	if [ ! -f "$r/boot/grub/iommuctl-trial.cfg" ] && [ -f "$r/etc/grub.d/45_iommuctl_trial" ] &&
 		[[ "$err" == *"update-grub has not run"* ]]; then
 		diag "$n: first apply --trial (exit $rc): $(grep -v '^  \|^findings' <<<"$out$err" | head -5)"
 		grub_mkconfig "$r" "$uuid" || return 1
 		IOMMUCTL_GRUB_PROBE=$probe_ext4_sh run_cmd asroot "$IOMMUCTL" --root "$r" --sysfs "$fixture_grub/sys" \
-			--procfs "$fixture_grub/proc" --no-hooks -y "$@"
+			--procfs "$hostproc" --no-hooks -y "$@"
 	fi
 	trial_txn=$(sed -n 's/^trial of profile .* armed as transaction \([0-9]*\);.*/\1/p' <<<"$out")
 	if [ "$rc" = 0 ] && [ -n "$trial_txn" ] && [ -f "$r/boot/grub/iommuctl-trial.cfg" ] &&
