@@ -32,6 +32,9 @@
 # Environment: IOMMUCTL, SRCDIR, BUILDDIR (set by meson), TRIAL_CASES, E2E_BOOT_TIMEOUT (seconds
 # per QEMU run, default 600), E2E_KEEP=1 (keep the scratch directory), TRIAL_INITRD_DIR.
 # Skips (TAP "1..0 # SKIP") when QEMU, GRUB, systemd-boot, OVMF or another tool is missing.
+# Over 800 lines: the images, the boot loaders and the five cases share one scratch directory and
+# one set of helpers (what e2e-lib.sh shares with run-e2e.sh is there); split, each case would
+# carry the disk and boot plumbing again.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 : "${SRCDIR:=$(cd "$here/../.." && pwd)}"
