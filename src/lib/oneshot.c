@@ -28,17 +28,6 @@ static int proxmox_grub_refused(struct error *e)
 			 "'After a failed boot' at hand"), -EOPNOTSUPP;
 }
 
-/* systemd-boot: its back end (LoaderEntryOneShot, oneshot-sdboot.c) comes with its own branch;
- * until this build has it, such hosts are refused like any host with no one-shot place. When
- * oneshot-sdboot.c is in meson.build, the cases below call oneshot_sdboot_*() instead. */
-static int sdboot_refused(const struct bootloader *b, struct error *e)
-{
-	return error_set(e, EXIT_REFUSED,
-			 "no trial boot on this host: it boots with %s, and this iommuctl arms a one-shot only "
-			 "in GRUB's grubenv. Apply without --trial (`iommuctl apply PROFILE`, undone by "
-			 "`iommuctl rollback`)", bootloader_name(b->kind)), -EOPNOTSUPP;
-}
-
 int oneshot_check(const struct rootfs *r, const struct bootloader *b, const struct oneshot_env *env,
 		  char **ret_where, struct error *e)
 {
@@ -49,7 +38,7 @@ int oneshot_check(const struct rootfs *r, const struct bootloader *b, const stru
 		return proxmox_grub_refused(e);
 	case BOOT_PROXMOX_SYSTEMD_BOOT:
 	case BOOT_SYSTEMD_BOOT:
-		return sdboot_refused(b, e);
+		return oneshot_sdboot_check(r, b, env, ret_where, e);
 	}
 	return error_set(e, EXIT_REFUSED, "no trial boot: unknown boot loader"), -EOPNOTSUPP;
 }
@@ -64,7 +53,7 @@ int oneshot_arm(const struct rootfs *r, const struct bootloader *b, const struct
 		return proxmox_grub_refused(e);
 	case BOOT_PROXMOX_SYSTEMD_BOOT:
 	case BOOT_SYSTEMD_BOOT:
-		return sdboot_refused(b, e);
+		return oneshot_sdboot_arm(r, b, env, t, ret, e);
 	}
 	return error_set(e, EXIT_REFUSED, "no trial boot: unknown boot loader"), -EOPNOTSUPP;
 }
@@ -79,7 +68,7 @@ int oneshot_disarm(const struct rootfs *r, const struct bootloader *b, const str
 		return 0;	/* nothing was ever armed there */
 	case BOOT_PROXMOX_SYSTEMD_BOOT:
 	case BOOT_SYSTEMD_BOOT:
-		return 0;	/* nothing was ever armed there by this build */
+		return oneshot_sdboot_disarm(r, b, env, txn, e);
 	}
 	return 0;
 }

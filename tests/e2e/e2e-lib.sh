@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # e2e-lib.sh — what run-e2e.sh and power-loss.sh share (sourced, not run): Debian kernel
 # module trees extracted once into $ecache, under one lock and one .complete marker, and
-# executables copied into a guest tree with their libraries. Callers define skip_all and
-# call kernel_cache_setup, which sets $cache and $ecache.
+# executables copied into a guest tree with their libraries, the guest userland (busybox, kmod,
+# iommuctl), the fixtures' QEMU command lines and console tails (also for trial-boot.sh).
+# Callers define skip_all, $kmod_bin, $IOMMUCTL and $work, and call kernel_cache_setup, which
+# sets $cache and $ecache.
 
 # kernel_cache_setup: Debian's kernel packages in $BUILDDIR/kernel-cache (fetched once by
 # tests/kernels/fetch-kernels.sh), the extracted trees in its e2e/; skips the whole test
@@ -82,4 +84,56 @@ copy_exe() {
 		cp -L "$path" "$dir$path"
 		copy_libs "$path" "$dir"
 	done
+}
+
+# install_userland DIR: busybox's applets in /bin (not its module tools: busybox's modprobe
+# ignores softdeps and install lines), kmod as /sbin/modprobe & co., chroot where iommuctl's
+# hooks look for it.
+install_userland() {
+	local d=$1 a
+	mkdir -p "$d/bin" "$d/sbin" "$d/usr/sbin" "$d/usr/bin" "$d/dev" "$d/proc" "$d/sys" "$d/run" "$d/tmp" "$d/mnt"
+	cp /bin/busybox "$d/bin/busybox"
+	for a in $(/bin/busybox --list); do
+		case $a in
+		busybox | modprobe | insmod | rmmod | lsmod | depmod | modinfo) ;;
+		*) [ -e "$d/bin/$a" ] || ln -s busybox "$d/bin/$a" ;;
+		esac
+	done
+	ln -sf ../../bin/busybox "$d/usr/sbin/chroot"
+	copy_exe "$kmod_bin" "$d" /sbin/kmod
+	for a in modprobe insmod rmmod lsmod depmod modinfo; do ln -sf kmod "$d/sbin/$a"; done
+}
+
+# install_iommuctl DIR: the binary under test with its libraries, and pci.ids for the names.
+install_iommuctl() {
+	copy_exe "$IOMMUCTL" "$1" /usr/sbin/iommuctl libkmod.so.2 libarchive.so.13
+	for f in /usr/share/misc/pci.ids /usr/share/hwdata/pci.ids; do
+		if [ -f "$f" ]; then
+			mkdir -p "$1/usr/share/misc"
+			cp "$f" "$1/usr/share/misc/pci.ids"
+			break
+		fi
+	done
+}
+
+# qemu_args FIXTURE: the fixture's QEMU command line from its CAPTURE.md, without -kernel and
+# what follows (given per boot), the serial log and the disk moved to @CONSOLE@ / @ROOTIMG@.
+qemu_args() {
+	local line
+	line=$(sed -n '/^## QEMU command/,/^## /{/^qemu-system-x86_64 /p}' "$1/CAPTURE.md")
+	[ -n "$line" ] || return 1
+	line=${line%% -kernel *}
+	line=${line//file:console.raw/file:@CONSOLE@}
+	line=${line//file=root.img,/file=@ROOTIMG@,}
+	echo "$line"
+}
+
+# console_tail NAME [N]: the last lines of a boot's serial console, for a diag.
+console_tail() {
+	diag "--- last ${2:-30} lines of the $1 console ---"
+	diag "$(tr -d '\r' <"$work/$1.console" 2>/dev/null | tail -n "${2:-30}")"
+	# QEMU's warnings about CPU features TCG lacks are expected; anything else it said is shown.
+	local q
+	q=$(grep -v "TCG doesn't support requested feature" "$work/$1.qemu" 2>/dev/null)
+	if [ -n "$q" ]; then diag "--- qemu: $q"; fi
 }

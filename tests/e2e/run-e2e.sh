@@ -99,36 +99,6 @@ timing() { timings+=("$1: $2 s"); diag "timing: $1: $2 s"; }
 
 # ---- guest file systems ----
 
-# install_userland DIR: busybox's applets in /bin (not its module tools: busybox's modprobe
-# ignores softdeps and install lines), kmod as /sbin/modprobe & co., chroot where iommuctl's
-# hooks look for it.
-install_userland() {
-	local d=$1 a
-	mkdir -p "$d/bin" "$d/sbin" "$d/usr/sbin" "$d/usr/bin" "$d/dev" "$d/proc" "$d/sys" "$d/run" "$d/tmp" "$d/mnt"
-	cp /bin/busybox "$d/bin/busybox"
-	for a in $(/bin/busybox --list); do
-		case $a in
-		busybox | modprobe | insmod | rmmod | lsmod | depmod | modinfo) ;;
-		*) [ -e "$d/bin/$a" ] || ln -s busybox "$d/bin/$a" ;;
-		esac
-	done
-	ln -sf ../../bin/busybox "$d/usr/sbin/chroot"
-	copy_exe "$kmod_bin" "$d" /sbin/kmod
-	for a in modprobe insmod rmmod lsmod depmod modinfo; do ln -sf kmod "$d/sbin/$a"; done
-}
-
-# install_iommuctl DIR: the binary under test with its libraries, and pci.ids for the names.
-install_iommuctl() {
-	copy_exe "$IOMMUCTL" "$1" /usr/sbin/iommuctl libkmod.so.2 libarchive.so.13
-	for f in /usr/share/misc/pci.ids /usr/share/hwdata/pci.ids; do
-		if [ -f "$f" ]; then
-			mkdir -p "$1/usr/share/misc"
-			cp "$f" "$1/usr/share/misc/pci.ids"
-			break
-		fi
-	done
-}
-
 # new_guest_root DIR KVER VERIFY_ARGS: the Proxmox host's /etc (fixtures/roots/pve8-grub), the
 # kernel's module tree, a userland, iommuctl, the e2e init and stand-ins for the hooks.
 new_guest_root() {
@@ -205,24 +175,12 @@ readback() {
 	debugfs -R "rdump /e2e $2" "$1" >/dev/null 2>&1
 }
 
-# qemu_args FIXTURE: the fixture's QEMU command line from its CAPTURE.md, without -kernel and
-# what follows (given per boot), the serial log and the disk moved to @CONSOLE@ / @ROOTIMG@.
-qemu_args() {
-	local line
-	line=$(sed -n '/^## QEMU command/,/^## /{/^qemu-system-x86_64 /p}' "$1/CAPTURE.md")
-	[ -n "$line" ] || return 1
-	line=${line%% -kernel *}
-	line=${line//file:console.raw/file:@CONSOLE@}
-	line=${line//file=root.img,/file=@ROOTIMG@,}
-	line=${line//file=OVMF_VARS.fd/file=@VARS@}
-	echo "$line"
-}
-
 # boot NAME FIXTURE KVER IMG INITRD APPEND: boot the kernel; the serial console goes to
 # WORK/NAME.console. Sets boot_secs; returns QEMU's (or timeout's) exit status.
 boot() {
 	local name=$1 args q=() a console=$work/$1.console start rc
 	args=$(qemu_args "$2") || { echo "no QEMU command in $2/CAPTURE.md"; return 1; }
+	args=${args//file=OVMF_VARS.fd/file=@VARS@}
 	for a in $args; do
 		a=${a//@CONSOLE@/$console}
 		a=${a//@ROOTIMG@/$4}
@@ -241,16 +199,6 @@ boot() {
 	boot_secs=$(($(date +%s) - start))
 	timing "$name boot" "$boot_secs"
 	return $rc
-}
-
-# console_tail NAME [N]: the last lines of a boot's serial console, for a diag.
-console_tail() {
-	diag "--- last ${2:-30} lines of the $1 console ---"
-	diag "$(tr -d '\r' <"$work/$1.console" 2>/dev/null | tail -n "${2:-30}")"
-	# QEMU's warnings about CPU features TCG lacks are expected; anything else it said is shown.
-	local q
-	q=$(grep -v "TCG doesn't support requested feature" "$work/$1.qemu" 2>/dev/null)
-	if [ -n "$q" ]; then diag "--- qemu: $q"; fi
 }
 
 # vcheck JSON DESCRIPTION EXPR NAME: one TAP line for a Python expression over the guest's verify JSON.
