@@ -11,7 +11,7 @@
 
 static const struct cmd *const commands[] = {
 	&cmd_scan, &cmd_profiles, &cmd_plan, &cmd_apply, &cmd_verify, &cmd_diff, &cmd_history, &cmd_show, &cmd_rollback, &cmd_snapshot,
-	&cmd_recover,
+	&cmd_recover, &cmd_commit, &cmd_boot_check,
 };
 
 enum {
@@ -128,6 +128,12 @@ static int handle_cmd_option(struct ctx *ctx, struct cmd_args *a, int c)
 		return 0;
 	case OPT_NEXT_BOOT:
 		ctx->next_boot = true;
+		return 0;
+	case OPT_TRIAL:
+		ctx->trial = true;
+		return 0;
+	case OPT_NO_COMMIT:
+		ctx->no_commit = true;
 		return 0;
 	default:
 		return -EINVAL;

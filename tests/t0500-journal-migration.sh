@@ -106,6 +106,22 @@ check "schema 5: the transactions from before it have no boot id" \
 check "the new transaction records the id of this boot (/proc/sys/kernel/random/boot_id)" \
 	test "$(sql "$v3" 'SELECT boot_id FROM txn WHERE id = 10')" = "$(cat /proc/sys/kernel/random/boot_id)"
 
+# ---- schema 5 → 6: txn is rebuilt for kind 'trial' (a CHECK cannot be altered), trial table ----
+check "schema 6: the rebuilt txn keeps every row, id and boot id" \
+	test "$(sql "$v3" 'SELECT count(*) || "/" || max(id) || "/" || count(boot_id) FROM txn')" = "7/10/1"
+check "schema 6: the id sequence survives the rebuild" test "$(sql "$v3" "SELECT seq FROM sqlite_sequence WHERE name = 'txn'")" = 10
+check "schema 6: txn accepts kind 'trial' and still refuses an unknown kind" sh -c "
+	sqlite3 '$(journal_of "$v3")' \"INSERT INTO txn(kind, state, started_at, user, version) VALUES ('trial', 'committed', 0, 'root', 'x')\" &&
+	! sqlite3 '$(journal_of "$v3")' \"INSERT INTO txn(kind, state, started_at, user, version) VALUES ('bogus', 'committed', 0, 'root', 'x')\" 2>/dev/null"
+check "schema 6: the trial table exists with its state CHECK" sh -c "
+	sqlite3 '$(journal_of "$v3")' \"INSERT INTO trial(txn, state, cmdline_add) VALUES (11, 'armed', 'iommuctl.trial=11')\" &&
+	! sqlite3 '$(journal_of "$v3")' \"INSERT INTO trial(txn, state, cmdline_add) VALUES (11, 'bogus', '')\" 2>/dev/null"
+check "schema 6: the file_change view reads the rebuilt txn" \
+	test "$(sql "$v3" 'SELECT * FROM file_change WHERE txn < 10 ORDER BY txn, path')" = "$rows_before"
+check "schema 6: indexes on txn are back" \
+	test "$(sql "$v3" "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'txn' AND name IN ('txn_undoes', 'txn_pending', 'txn_committed_snapshot')")" = 3
+check "schema 6: the hook run still points at its transaction" test -z "$(sql "$v3" 'PRAGMA foreign_key_check')"
+
 # A schema-3 journal whose file row names content the blob table lacks: the migration must
 # refuse (its reference check), not store the content empty, and leave the journal as it was.
 gap=$(new_root pve8-grub)

@@ -28,6 +28,8 @@ struct ctx {
 	const char *devices[32];	/* --device SLOT of plan, apply and diff (the gpu profile) */
 	size_t n_devices;
 	bool next_boot;			/* verify --next-boot */
+	bool trial;			/* plan/apply --trial */
+	bool no_commit;			/* apply --trial --no-commit */
 
 	struct rootfs *root;
 	struct journal *journal;	/* NULL when the command reads and no journal exists yet */
@@ -57,6 +59,8 @@ enum {
 	OPT_LIMIT = 0x100,
 	OPT_DEVICE,
 	OPT_NEXT_BOOT,
+	OPT_TRIAL,
+	OPT_NO_COMMIT,
 };
 
 /* --device SLOT, for the commands that plan a profile. */
@@ -66,7 +70,7 @@ extern const struct option planning_options[];
 	"                 instead of every GPU the host does not use for its console\n"
 
 extern const struct cmd cmd_snapshot, cmd_history, cmd_show, cmd_diff, cmd_rollback, cmd_recover, cmd_profiles,
-	cmd_plan, cmd_apply, cmd_scan, cmd_verify;
+	cmd_plan, cmd_apply, cmd_scan, cmd_verify, cmd_commit, cmd_boot_check;
 
 /* Print the error once, in the tool's voice, and give its exit code. */
 int ctx_fail(struct ctx *ctx);

@@ -3,7 +3,7 @@
 #include <libsmartcols.h>
 #include <stdio.h>
 
-#include "cmd.h"
+#include "trials.h"
 
 static struct json_object *json_str_or_null(const char *s)
 {
@@ -35,6 +35,19 @@ static int history_json(struct ctx *ctx, const struct txn_info *v, size_t n)
 		json_object_object_add(o, "user", json_str_or_null(v[i].user));
 		json_object_object_add(o, "version", json_str_or_null(v[i].version));
 		json_object_object_add(o, "files", json_txn_files(files, nf));
+		if (streq(v[i].kind, "trial")) {
+			struct trial_info t = { 0 };
+			int k = journal_trial_get(ctx->journal, v[i].id, &t, &ctx->err);
+
+			if (k < 0 && k != -ENOENT) {
+				json_object_put(o);
+				json_object_put(a);
+				file_changes_free(files, nf);
+				return -EIO;
+			}
+			json_object_object_add(o, "trial", k == 0 ? json_trial(&t) : NULL);
+			trial_info_clear(&t);
+		}
 		json_object_array_add(a, o);
 		file_changes_free(files, nf);
 	}
@@ -43,7 +56,7 @@ static int history_json(struct ctx *ctx, const struct txn_info *v, size_t n)
 	return 0;
 }
 
-static void history_table(const struct txn_info *v, size_t n)
+static void history_table(struct ctx *ctx, const struct txn_info *v, size_t n)
 {
 	static const char *const columns[] = { "ID", "KIND", "STATE", "STARTED", "USER", "PROFILE", "FILES", "NOTE" };
 	struct libscols_table *tb = scols_new_table();
@@ -65,6 +78,17 @@ static void history_table(const struct txn_info *v, size_t n)
 		scols_line_set_data(ln, 5, v[i].profile ? v[i].profile : "-");
 		scols_line_set_data(ln, 6, files);
 		scols_line_set_data(ln, 7, v[i].note ? v[i].note : "");
+		if (streq(v[i].kind, "trial")) {
+			struct trial_info t = { 0 };
+			_cleanup_free_ char *sum = NULL;
+
+			/* The trial's own state tells more than its transaction's (committed = recorded). */
+			if (journal_trial_get(ctx->journal, v[i].id, &t, &ctx->err) == 0 && (sum = trial_summary(&t))) {
+				scols_line_set_data(ln, 2, t.state);
+				scols_line_set_data(ln, 7, sum);
+			}
+			trial_info_clear(&t);
+		}
 	}
 	scols_print_table(tb);
 	scols_unref_table(tb);
@@ -88,7 +112,7 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 	if (ctx->json)
 		k = history_json(ctx, v, n);
 	else if (n)
-		history_table(v, n);
+		history_table(ctx, v, n);
 	else
 		printf("no transactions recorded yet; `iommuctl snapshot` records the current state\n");
 	for (size_t i = 0; i < n; i++)
@@ -107,7 +131,8 @@ const struct cmd cmd_history = {
 	.synopsis = "[--limit N]",
 	.summary = "list transactions, newest first",
 	.help = "Columns: ID KIND STATE STARTED USER PROFILE FILES NOTE. KIND is snapshot, apply,\n"
-		"rollback or recover; STATE is pending, committed, rolled-back or failed.\n\n"
+		"rollback, recover or trial; STATE is pending, committed, rolled-back or failed, and for\n"
+		"a trial armed, passed, failed, committed or cancelled (its outcome in NOTE).\n\n"
 		"  --limit N  show only the N newest transactions\n",
 	.options = options,
 	.max_args = 0,

@@ -274,3 +274,64 @@ struct json_object *planned_json(const struct ctx *ctx, const struct planned *pl
 	json_object_object_add(o, "root", json_object_new_string(ctx->root->path));
 	return o;
 }
+
+/* The reverse of the applied changes, as a rollback transaction (shallow copies). */
+static int undo_changes(struct ctx *ctx, int64_t applied, const struct txn_request *req,
+			const struct file_change *changes, size_t n, const char *why, int64_t *ret_id)
+{
+	_cleanup_free_ struct file_change *rev = calloc(n + 1, sizeof(*rev));
+	struct txn_request undo = { .kind = "rollback", .profile = req->profile, .note = why, .undoes = applied };
+
+	if (!rev)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		rev[i].path = changes[i].path;
+		rev[i].before = changes[i].after;
+		rev[i].after = changes[i].before;
+	}
+	return txn_execute(ctx->journal, ctx->root, &undo, rev, n, ret_id, &ctx->err);
+}
+
+static int hook_failed(struct ctx *ctx, int64_t id, const struct txn_request *req, const struct file_change *changes,
+		       size_t n, const struct strv *hooks, const struct hook_config *hc, const char *failed, int status)
+{
+	_cleanup_free_ char *why = NULL, *cmd = hook_config_command_line(hc, failed);
+	int64_t undo = 0;
+	int st2 = 0;
+
+	if (asprintf(&why, "hook %s failed (exit status %d); files restored", cmd ? cmd : failed, status) < 0)
+		return error_set(&ctx->err, EXIT_IO, "out of memory");
+	if (undo_changes(ctx, id, req, changes, n, why, &undo) < 0)
+		return ctx->err.exit_code;
+	journal_txn_finish(ctx->journal, id, "failed", why, &ctx->err);
+	/* Regenerate the boot files from the restored configuration, so they match it again. */
+	if (hooks_run(ctx, undo, hooks, hc, &st2))
+		fprintf(stderr, "iommuctl: the hooks failed again on the restored files; run them by hand "
+			"(`iommuctl show %lld` has their output)\n", (long long)undo);
+	return error_set(&ctx->err, EXIT_HOOK,
+			 "%s exited with status %d, so transaction %lld was undone by transaction %lld and every "
+			 "file is as before; `iommuctl show %lld` has the hook's output",
+			 cmd ? cmd : failed, status, (long long)id, (long long)undo, (long long)id);
+}
+
+int changes_apply(struct ctx *ctx, const struct txn_request *req, const struct file_change *changes, size_t n,
+		  const struct strv *hooks, const struct hook_config *hc, int64_t *ret_id)
+{
+	_cleanup_free_ char *pre = NULL, *msg = NULL;
+	const char *what = req->profile ? req->profile : "";
+	const char *failed;
+	int status = 0;
+
+	if (asprintf(&pre, "saving uncommitted changes in /etc before iommuctl apply %s", what) > 0)
+		etckeeper_commit(ctx, 0, 0, hc, pre);
+	if (txn_execute(ctx->journal, ctx->root, req, changes, n, ret_id, &ctx->err) < 0)
+		return -1;
+	failed = ctx->no_hooks ? NULL : hooks_run(ctx, *ret_id, hooks, hc, &status);
+	if (failed) {
+		hook_failed(ctx, *ret_id, req, changes, n, hooks, hc, failed, status);
+		return -1;
+	}
+	if (asprintf(&msg, "iommuctl apply %s (transaction %lld)", what, (long long)*ret_id) > 0)
+		etckeeper_commit(ctx, *ret_id, (int)hooks->n + 1, hc, msg);
+	return 0;
+}

@@ -33,3 +33,8 @@ const char *hooks_run(struct ctx *ctx, int64_t txn, const struct strv *hooks, co
 void etckeeper_commit(struct ctx *ctx, int64_t txn, int seq, const struct hook_config *hc, const char *message);
 void planned_print_hooks(const struct ctx *ctx, const struct planned *pl, const struct hook_config *hc, FILE *f);
 struct json_object *planned_json(const struct ctx *ctx, const struct planned *pl, const struct hook_config *hc);
+/* Make changes[] hold their after-states as transaction req (etckeeper first), then run hooks
+ * (unless --no-hooks); a failing hook undoes the transaction, runs the hooks again on the
+ * restored files and fails with EXIT_HOOK. -1 with ctx->err set. */
+int changes_apply(struct ctx *ctx, const struct txn_request *req, const struct file_change *changes, size_t n,
+		  const struct strv *hooks, const struct hook_config *hc, int64_t *ret_id);

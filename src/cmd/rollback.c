@@ -6,6 +6,7 @@
 #include "cmd.h"
 #include "planning.h"
 #include "strbuf.h"
+#include "trials.h"
 
 static int pick_target(struct ctx *ctx, const struct cmd_args *args, struct txn_info *t)
 {
@@ -201,6 +202,96 @@ static int rollback(struct ctx *ctx, const struct txn_info *t, struct file_chang
 	return k < 0 ? ctx_fail(ctx) : 0;
 }
 
+/* Rollback of a trial that is not committed cancels it: the trial entry and its one-shot go,
+ * nothing else was written. 1 when tr was such a trial (done or failed), 0 when it is not. */
+static int cancel_trial(struct ctx *ctx, struct trial_info *tr, int *ret)
+{
+	const char *why = "cancelled by `iommuctl rollback`";
+
+	*ret = 0;
+	if (streq(tr->state, "committed"))
+		return 0;
+	if (streq(tr->state, "cancelled") || streq(tr->state, "failed")) {
+		if (ctx->json)
+			output_txn_result(0, false, NULL, 0);
+		else
+			printf("trial %lld is %s already; nothing to do\n", (long long)tr->txn, tr->state);
+		return 1;
+	}
+	if (trial_disarm(ctx, tr->txn) < 0 || journal_begin(ctx->journal, &ctx->err) < 0) {
+		*ret = ctx_fail(ctx);
+		return 1;
+	}
+	if (journal_trial_set_state(ctx->journal, tr->txn, "cancelled", why, NULL, &ctx->err) < 0 ||
+	    journal_txn_finish(ctx->journal, tr->txn, "rolled-back", why, &ctx->err) < 0 ||
+	    journal_commit(ctx->journal, &ctx->err) < 0) {
+		journal_rollback_sql(ctx->journal);
+		*ret = ctx_fail(ctx);
+		return 1;
+	}
+	int64_t id = tr->txn;
+
+	trial_info_clear(tr);
+	if (journal_trial_get(ctx->journal, id, tr, &ctx->err) < 0) {
+		*ret = ctx_fail(ctx);
+		return 1;
+	}
+	if (ctx->json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "txn", NULL);
+		json_object_object_add(o, "changed", json_object_new_boolean(false));
+		json_object_object_add(o, "files", json_object_new_array());
+		json_object_object_add(o, "trial", json_trial(tr));
+		output_json(o);
+		json_object_put(o);
+	} else {
+		printf("cancelled trial %lld: its boot entry and one-shot are removed; no managed file had changed\n",
+		       (long long)tr->txn);
+	}
+	return 1;
+}
+
+/* A trial named on the command line, or without TXN the newest trial not yet decided. */
+static int trial_target(struct ctx *ctx, const struct cmd_args *args, int *ret)
+{
+	struct txn_info t = { 0 };
+	struct trial_info tr = { 0 };
+	int64_t id = 0;
+	int done = 0, k;
+
+	*ret = 0;
+	if (!ctx->journal)
+		return 0;
+	if (args->argc) {
+		if (ctx_parse_txn(ctx, args->argv[0], &t) || !streq(t.kind, "trial")) {
+			txn_info_clear(&t);
+			return 0;	/* the usual path reports it */
+		}
+		id = t.id;
+	} else {
+		k = journal_trial_latest(ctx->journal, "armed", &id, &ctx->err);
+		if (k == 0 && !id)
+			k = journal_trial_latest(ctx->journal, "passed", &id, &ctx->err);
+		if (k < 0) {
+			*ret = ctx_fail(ctx);
+			return 1;
+		}
+	}
+	txn_info_clear(&t);
+	if (!id)
+		return 0;
+	/* A committed trial is rolled back through its commit transaction, below. */
+	tr.txn = id;
+	if (journal_trial_get(ctx->journal, id, &tr, &ctx->err) < 0) {
+		*ret = ctx_fail(ctx);
+		return 1;
+	}
+	done = cancel_trial(ctx, &tr, ret);
+	trial_info_clear(&tr);
+	return done;
+}
+
 static int run(struct ctx *ctx, const struct cmd_args *args)
 {
 	struct txn_info t = { 0 };
@@ -209,6 +300,8 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 	bool done;
 	int r;
 
+	if (trial_target(ctx, args, &r))
+		return r;
 	r = pick_target(ctx, args, &t);
 	if (r == 0)
 		r = check_target(ctx, &t, &done);

@@ -2,7 +2,7 @@
 /* show.c — `iommuctl show TXN`: one transaction, its files, hook runs and saved contents. */
 #include <stdio.h>
 
-#include "cmd.h"
+#include "trials.h"
 
 static struct json_object *json_state(const struct file_state *fs)
 {
@@ -37,6 +37,9 @@ struct details {
 	size_t nhooks;
 	struct salvage_entry *salvaged;
 	size_t nsalvaged;
+	bool is_trial;			/* t is a trial: trial holds its row */
+	struct trial_info trial;
+	int64_t trial_of_commit;	/* t is the commit of this trial; 0 when not */
 };
 
 static void show_json(const struct txn_info *t, const struct details *d)
@@ -84,6 +87,8 @@ static void show_json(const struct txn_info *t, const struct details *d)
 		json_object_array_add(a, s);
 	}
 	json_object_object_add(o, "salvaged", a);
+	json_object_object_add(o, "trial", d->is_trial ? json_trial(&d->trial) : NULL);
+	json_object_object_add(o, "commit_of_trial", d->trial_of_commit ? json_object_new_int64(d->trial_of_commit) : NULL);
 	output_json(o);
 	json_object_put(o);
 }
@@ -100,6 +105,10 @@ static void show_text(const struct txn_info *t, const struct details *d)
 		printf("  note:     %s\n", t->note);
 	printf("  started:  %s\n  finished: %s\n  user:     %s\n  iommuctl: %s\n", t->started_at,
 	       *t->finished_at ? t->finished_at : "-", t->user ? t->user : "-", t->version ? t->version : "-");
+	if (d->trial_of_commit)
+		printf("  commit of trial %lld\n", (long long)d->trial_of_commit);
+	if (d->is_trial)
+		print_trial(&d->trial, "  ");
 	printf("files: %zu\n", d->nfiles);
 	for (size_t i = 0; i < d->nfiles; i++) {
 		printf("  %s (%s)\n", d->files[i].path, change_kind(&d->files[i]));
@@ -136,6 +145,14 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 		k = journal_hook_runs(ctx->journal, t.id, &d.hooks, &d.nhooks, &ctx->err);
 	if (k == 0)
 		k = journal_salvaged(ctx->journal, t.id, &d.salvaged, &d.nsalvaged, &ctx->err);
+	if (k == 0 && streq(t.kind, "trial")) {
+		k = journal_trial_get(ctx->journal, t.id, &d.trial, &ctx->err);
+		d.is_trial = k == 0;
+		if (k == -ENOENT)
+			k = 0;
+	}
+	if (k == 0 && streq(t.kind, "apply"))
+		k = journal_trial_of_commit(ctx->journal, t.id, &d.trial_of_commit, &ctx->err);
 	if (k == 0) {
 		if (ctx->json)
 			show_json(&t, &d);
@@ -145,6 +162,7 @@ static int run(struct ctx *ctx, const struct cmd_args *args)
 	file_changes_free(d.files, d.nfiles);
 	hook_runs_free(d.hooks, d.nhooks);
 	salvage_entries_free(d.salvaged, d.nsalvaged);
+	trial_info_clear(&d.trial);
 	txn_info_clear(&t);
 	return k < 0 ? ctx_fail(ctx) : 0;
 }

@@ -17,6 +17,7 @@
 #include "initramfs.h"
 #include "kmods.h"
 #include "modload.h"
+#include "bootcheck.h"
 #include "planning.h"
 #include "strbuf.h"
 #include "vfioids.h"
@@ -68,27 +69,11 @@ static void checks_clear(struct checks *c)
 	free(c->v);
 }
 
-static char *read_text(const char *dir, const char *name)
-{
-	_cleanup_fclose_ FILE *f = NULL;
-	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
-	char path[4096], buf[4096];
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (!(f = fopen(path, "re")))
-		return NULL;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		if (strbuf_append(&sb, buf, n) < 0)
-			return NULL;
-	return sb.buf ? strbuf_steal(&sb) : strdup("");
-}
-
 /* ---- the booted command line ---- */
 
 static void check_cmdline(struct checks *c, const struct ctx *ctx, const struct profile *p)
 {
-	_cleanup_free_ char *line = read_text(ctx->procfs, "cmdline");
+	_cleanup_free_ char *line = running_read(ctx->procfs, "cmdline");
 
 	if (!line) {
 		check_add(c, false, "cmdline", "run verify with --procfs pointing at a mounted procfs",
@@ -136,27 +121,10 @@ static void check_iommu(struct checks *c, const struct hw *hw, bool passes)
 
 /* ---- modules ---- */
 
-/* Loaded: a line in <procfs>/modules, or built in with a <sysfs>/module/NAME directory. */
-static bool module_loaded(const struct ctx *ctx, const char *procmods, const char *module)
-{
-	char name[128], path[4096];
-	size_t n = strlen(module);
-
-	snprintf(name, sizeof(name), "%s", module);
-	for (char *x = name; *x; x++)
-		if (*x == '-')
-			*x = '_';
-	for (const char *l = procmods; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l))
-		if (!strncmp(l, name, n) && l[n] == ' ')
-			return true;
-	snprintf(path, sizeof(path), "%s/module/%s", ctx->sysfs, name);
-	return access(path, F_OK) == 0;
-}
-
 /* The running kernel's release, from "Linux version RELEASE (...". */
 static char *running_release(const struct ctx *ctx)
 {
-	_cleanup_free_ char *v = read_text(ctx->procfs, "version");
+	_cleanup_free_ char *v = running_read(ctx->procfs, "version");
 	char rel[256];
 
 	if (!v || sscanf(v, "Linux version %255s", rel) != 1)
@@ -166,7 +134,7 @@ static char *running_release(const struct ctx *ctx)
 
 static void check_modules(struct checks *c, const struct ctx *ctx, const struct profile *p)
 {
-	_cleanup_free_ char *procmods = read_text(ctx->procfs, "modules"), *release = running_release(ctx);
+	_cleanup_free_ char *procmods = running_read(ctx->procfs, "modules"), *release = running_release(ctx);
 	_cleanup_(kmods_freep) struct kmods *km = NULL;
 	struct error ignored = { 0 };
 
@@ -175,7 +143,7 @@ static void check_modules(struct checks *c, const struct ctx *ctx, const struct 
 	if (release && kmods_open(ctx->root, release, &km, &ignored) < 0)
 		km = NULL;
 	for (size_t i = 0; i < p->modules_add.n; i++) {
-		bool ok = module_loaded(ctx, procmods, p->modules_add.v[i]);
+		bool ok = running_module_loaded(ctx->sysfs, procmods, p->modules_add.v[i]);
 
 		if (!ok && km && kmods_has_module(km, p->modules_add.v[i]) == 0)
 			continue;
@@ -184,7 +152,7 @@ static void check_modules(struct checks *c, const struct ctx *ctx, const struct 
 			  ok ? "loaded" : "not loaded");
 	}
 	for (size_t i = 0; i < p->blacklist_add.n; i++) {
-		bool loaded = module_loaded(ctx, procmods, p->blacklist_add.v[i]);
+		bool loaded = running_module_loaded(ctx->sysfs, procmods, p->blacklist_add.v[i]);
 
 		check_add(c, !loaded, "blacklist-not-loaded",
 			  "a blacklist only stops loading by alias: something loaded it by name or as a dependency "
@@ -240,7 +208,7 @@ static void check_modload_journal(struct checks *c, const struct ctx *ctx)
 static void check_modload(struct checks *c, const struct ctx *ctx)
 {
 	_cleanup_modload_ struct modload *ml = NULL;
-	_cleanup_free_ char *line = read_text(ctx->procfs, "cmdline");
+	_cleanup_free_ char *line = running_read(ctx->procfs, "cmdline");
 	struct error e = { 0 };
 
 	if (line)
@@ -311,7 +279,7 @@ static void check_devices(struct checks *c, const struct hw *hw, const struct vf
  * else the modprobe.d files' (the plan's view of them). */
 static int running_ids(const struct ctx *ctx, const struct plan *plan, struct vfio_ids_origin *ret)
 {
-	_cleanup_free_ char *line = read_text(ctx->procfs, "cmdline");
+	_cleanup_free_ char *line = running_read(ctx->procfs, "cmdline");
 	char path[4200];
 	int k;
 
@@ -500,7 +468,7 @@ static bool applied_after_boot(const struct ctx *ctx, const struct txn_info *t)
 	 * compare the boot time with its finish time. Both are whole seconds, so a boot in
 	 * the same second as the apply counts as before it; that is the case the boot id
 	 * settles exactly. */
-	stat = read_text(ctx->procfs, "stat");
+	stat = running_read(ctx->procfs, "stat");
 	b = stat ? strstr(stat, "\nbtime ") : NULL;
 	if (!b || sscanf(b, "\nbtime %lld", &btime) != 1 || !t->finished_at[0] ||
 	    !strptime(t->finished_at, "%Y-%m-%dT%H:%M:%SZ", &tm))

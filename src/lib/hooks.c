@@ -265,6 +265,14 @@ static int spawn(const struct rootfs *r, char *const *argv, const char *const *e
 	return ret->output ? 0 : -ENOMEM;
 }
 
+int program_run(char *const *argv, struct hook_result *ret)
+{
+	static const struct rootfs host = { .fd = -1, .path = (char *)"/" };
+
+	memset(ret, 0, sizeof(*ret));
+	return spawn(&host, argv, NULL, ret);
+}
+
 int hook_run_args(struct journal *j, int64_t txn, int seq, const struct rootfs *r, const struct hook_config *c,
 		  const char *name, const char *const *extra, struct hook_result *ret, struct error *e)
 {

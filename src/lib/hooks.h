@@ -51,3 +51,8 @@ int hook_run_args(struct journal *j, int64_t txn, int seq, const struct rootfs *
 		  const char *name, const char *const *extra, struct hook_result *ret, struct error *e);
 /* Whether the hook's program exists in the root (an executable regular file). */
 bool hook_installed(const struct rootfs *r, const struct hook_config *c, const char *name);
+/* Run a program on the host itself (no chroot: grub-probe asks the running kernel about the
+ * disks under the root), with the same fixed PATH and clean environment as the hooks; its
+ * stdout and stderr together in ret. Not recorded. -ENOMEM only; a program that cannot be
+ * started has status -1 and says why in its output. */
+int program_run(char *const *argv, struct hook_result *ret);

@@ -2,7 +2,8 @@
 /* journal-internal.h — what the journal's own files share and no other file sees.
  *  Owns: struct journal, the embedded schema steps, the statement cleanup, and the functions
  *  one journal file calls in another. Layers inside the module, top to bottom: journal-open.c
- *  (open, lock, migrate; its migration reuses the two below it), journal-read.c and
+ *  (open, lock, migrate; its migration reuses the two below it) and journal-trial.c (trial
+ *  boots' rows; its file rows and change sets come from the two below it), journal-read.c and
  *  journal-write.c (they do not call each other), journal-sql.c and journal-blob.c.
  *  Must not: be included outside src/lib/journal*.c (and the journal's unit test): only the
  *  journal module talks SQL to the journal. */

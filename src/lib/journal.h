@@ -81,7 +81,7 @@ void journal_rollback_sql(struct journal *j);
 
 /* A transaction's own row. */
 struct txn_record {
-	const char *kind;	/* snapshot, apply, rollback, recover */
+	const char *kind;	/* snapshot, apply, rollback, recover, trial */
 	const char *state;	/* pending or committed */
 	const char *profile;	/* NULL when none */
 	const char *note;	/* NULL when none; a rollback's "undo transaction N" is implied */
@@ -145,3 +145,62 @@ int journal_salvaged(struct journal *j, int64_t txn, struct salvage_entry **ret,
 void salvage_entries_free(struct salvage_entry *v, size_t n);
 int journal_hook_insert(struct journal *j, int64_t txn, int seq, const char *argv, int status, const char *output,
 			size_t output_len, const char *started_at, struct error *e);
+
+/* ---- trial boots (schema 6; iommuctl(8), TRIAL BOOT) ---- */
+
+/* What apply --trial records with its 'trial' transaction. */
+struct trial_record {
+	const char *cmdline_add;	/* appended to the default entry's command line */
+	const char *cmdline_drop;	/* tokens of that line dropped, space-separated; NULL: none */
+	const char *unexercised;	/* one item a line; NULL: none */
+	bool no_commit;
+};
+
+struct trial_info {
+	int64_t txn;
+	char state[16];			/* armed, passed, failed, committed, cancelled */
+	char *cmdline_add;
+	char *cmdline_drop;		/* "" when none */
+	char *unexercised;		/* "" when none */
+	bool no_commit;
+	char *armed_where;		/* "" until armed */
+	char *entry_id;
+	char *files;			/* one a line */
+	char *outcome;			/* "" until decided */
+	char boot_id[40];		/* the boot that ran the check; "" before */
+	char checked_at[32];
+	int64_t commit_txn;		/* 0 until committed */
+	char first_boot_id[40];
+	int first_boot_ok;		/* -1 not checked yet, 0 failed, 1 passed */
+	char *first_boot_outcome;
+	int64_t rollback_txn;		/* 0 unless the first boot failed and was rolled back */
+	unsigned nfiles;		/* files commit writes */
+};
+void trial_info_clear(struct trial_info *t);
+
+/* Between journal_begin and journal_commit: the trial row of txn (a 'trial' transaction just
+ * inserted), state 'armed', with the changes commit is to write (stored as a change set). */
+int journal_trial_insert(struct journal *j, int64_t txn, const struct trial_record *t, const struct file_change *planned,
+			 size_t n, struct error *e);
+/* Where the one-shot was armed (after oneshot_arm). files: one a line. */
+int journal_trial_set_armed(struct journal *j, int64_t txn, const char *where, const char *entry_id, const char *files,
+			    struct error *e);
+/* A new state with why; boot_id (may be NULL) the boot whose check decided it. */
+int journal_trial_set_state(struct journal *j, int64_t txn, const char *state, const char *outcome,
+			    const char *boot_id, struct error *e);
+/* commit made transaction commit_txn of it: state 'committed'. */
+int journal_trial_set_commit(struct journal *j, int64_t txn, int64_t commit_txn, struct error *e);
+/* The first boot after the commit was checked: ok or not (then rolled back by rollback_txn, 0: none). */
+int journal_trial_set_first_boot(struct journal *j, int64_t txn, const char *boot_id, bool ok, const char *outcome,
+				 int64_t rollback_txn, struct error *e);
+/* -ENOENT (no message) when txn has no trial row. */
+int journal_trial_get(struct journal *j, int64_t txn, struct trial_info *ret, struct error *e);
+/* The newest trial in state (NULL: any state); *ret 0 when none. */
+int journal_trial_latest(struct journal *j, const char *state, int64_t *ret, struct error *e);
+/* The newest committed trial whose first boot is not checked yet; 0 when none. */
+int journal_trial_unchecked_commit(struct journal *j, int64_t *ret, struct error *e);
+/* The trial whose commit made transaction commit_txn; 0 when none. */
+int journal_trial_of_commit(struct journal *j, int64_t commit_txn, int64_t *ret, struct error *e);
+/* The changes commit is to write, sorted by path; with_content loads them. */
+int journal_trial_changes(struct journal *j, int64_t txn, bool with_content, struct file_change **ret, size_t *ret_n,
+			  struct error *e);

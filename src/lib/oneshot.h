@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "bootloader.h"
 #include "rootfs.h"
@@ -19,6 +20,8 @@
 struct trial_boot {
 	int64_t txn;
 	const char *cmdline_add;
+	const char *const *cmdline_drop;	/* tokens of the default entry's line to drop first (NULL-terminated;
+						 * NULL: none): trialline_apply() */
 };
 
 /* Where the host's boot loader and firmware are; seams for tests and rescue use. */
@@ -60,3 +63,30 @@ int oneshot_sdboot_arm(const struct rootfs *r, const struct bootloader *b, const
 		       const struct trial_boot *t, struct oneshot_armed *ret, struct error *e);
 int oneshot_sdboot_disarm(const struct rootfs *r, const struct bootloader *b, const struct oneshot_env *env,
 			  int64_t txn, struct error *e);
+
+/* ---- GRUB (oneshot-grub.c) ----
+ * A static script sorting after 10_linux, installed once (journaled, then update-grub) by the
+ * command that arms the first trial, makes grub.cfg source $prefix/iommuctl-trial.cfg when it
+ * exists; each trial writes that file (one menuentry --id iommuctl-trial, made from grub.cfg's
+ * default entry) and next_entry=iommuctl-trial in $prefix/grubenv, which Debian's 00_header
+ * clears when it boots it. */
+#define ONESHOT_GRUB_SCRIPT "/etc/grub.d/45_iommuctl_trial"
+#define ONESHOT_GRUB_DIR "/boot/grub"
+#define ONESHOT_GRUB_CFG "/boot/grub/grub.cfg"
+#define ONESHOT_GRUB_ENV "/boot/grub/grubenv"
+#define ONESHOT_GRUB_TRIAL_FILE "/boot/grub/iommuctl-trial.cfg"
+#define ONESHOT_GRUB_ENTRY_ID "iommuctl-trial"
+/* The program that says which file system and which abstraction (LVM, RAID) hold a directory;
+ * an environment variable naming another one is the seam tests use. */
+#define ONESHOT_GRUB_PROBE_ENV "IOMMUCTL_GRUB_PROBE"
+#define ONESHOT_GRUB_PROBE "/usr/sbin/grub-probe"
+
+/* The script's text (mode 0755). */
+const char *oneshot_grub_script(void);
+/* Whether this host's grub.cfg sources the trial file already (update-grub ran with the script). */
+int oneshot_grub_sourced(const struct rootfs *r, bool *ret, struct error *e);
+/* The static file the back end needs in place before it can arm (GRUB: the /etc/grub.d script),
+ * NULL when it needs none. The caller installs it as a journaled file, with the mode and text
+ * oneshot_script() gives, and runs the boot loader's refresh before oneshot_arm(). */
+const char *oneshot_script_path(const struct bootloader *b);
+const char *oneshot_script(const struct bootloader *b, mode_t *ret_mode);
