@@ -54,6 +54,10 @@ for f in /sys/bus/pci/devices/*; do
 	echo "${f##*/} $drv"
 done >"$d/drivers"
 lsmod >"$d/lsmod" 2>&1
+cp /boot/grub/grub.cfg "$d/grub.cfg"
+# What the initramfs carries of iommuctl's: modprobe.d (update-initramfs copies it), the trial's
+# udev rule and helper (hooks/iommuctl).
+lsinitramfs /boot/initrd.img-"$(uname -r)" | grep -E 'modprobe\.d/|iommuctl' >"$d/initrd-list" 2>&1
 iommuctl history --json >"$d/history.json" 2>"$d/history.err"
 echo $? >"$d/history.rc"
 # The files a trial must not touch, hashed as the boot sees them.

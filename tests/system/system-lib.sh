@@ -178,7 +178,8 @@ sys_install_iommuctl() {
 		return 1
 	}
 	(cd "$dest" && find . ! -type d | sed 's|^\.||' | sort) >"$work/installed.txt"
-	cp -a "$dest/." "$root/"
+	# tar, not cp -a: the guest is merged-/usr, its /lib a link that must stay a link.
+	tar -C "$dest" -cf - . | tar -C "$root" -xf - --keep-directory-symlink --no-overwrite-dir || return 1
 	mkdir -p "$root/usr/local/lib/e2e" "$root/e2e"
 	install -m 0755 "$SRCDIR/tests/system/guest-step.sh" "$root/usr/local/lib/e2e/guest-step.sh"
 	install -m 0644 "$SRCDIR"/tests/system/units/e2e-*.service "$root/etc/systemd/system/"
